@@ -1,0 +1,144 @@
+"""The ``keras-applied`` command.
+
+    keras-applied list                          domains, their datasets and presets
+    keras-applied run DOMAIN [flags]            train one domain (flags: keras-applied run DOMAIN --help)
+    keras-applied run all --preset quick        every domain, then a summary table
+    keras-applied predict DOMAIN [flags]        run a saved model on your own input
+    keras-applied play DOMAIN [flags]           play against a saved agent (games)
+    keras-applied benchmark DOMAIN [flags]      throughput figures into results/benchmarks/
+    keras-applied report                        regenerate the README results tables
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from applications import registry
+
+SUBCOMMAND_MODULES = {"run": "__main__", "predict": "predict", "play": "play", "benchmark": "benchmark"}
+
+
+def _call_domain(subcommand: str, domain_name: str, argv: Sequence[str]) -> int:
+    domain = registry.get(domain_name)
+    missing = domain.missing_requirements()
+    if missing:
+        print(
+            f"keras-applied: the {domain.name} domain needs {missing}; install them with "
+            f"pip install 'keras-applied[{domain.extra}]'.",
+            file=sys.stderr,
+        )
+        return 1
+    module_name = f"{domain.module}.{SUBCOMMAND_MODULES[subcommand]}"
+    if importlib.util.find_spec(module_name) is None:
+        print(f"keras-applied: the {domain.name} domain has no '{subcommand}' command.", file=sys.stderr)
+        return 1
+    return importlib.import_module(module_name).main(list(argv)) or 0
+
+
+def _run_all(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="keras-applied run all",
+        description="Train every domain's preset on the data each can find, then print a summary.",
+    )
+    parser.add_argument("--preset", default="quick", choices=["smoke", "quick", "full"], help="Preset for every domain.")
+    parser.add_argument("--data-dir", default=None, help="Local data folder (parent of <domain>/<dataset>/); default $KERAS_APPLIED_DATA_DIR.")
+    parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
+    parser.add_argument("--domains", nargs="+", default=None, help="Only these domains (default: all).")
+    args = parser.parse_args(argv)
+
+    from common import report
+
+    names = args.domains or list(registry.domains())
+    outcomes = []
+    started = time.time()
+    for name in names:
+        domain = registry.get(name)
+        missing = domain.missing_requirements()
+        if missing:
+            outcomes.append((name, "", f"skipped: needs pip install 'keras-applied[{domain.extra}]'"))
+            continue
+        for extra_args in domain.run_all:
+            command = [sys.executable, "-m", domain.module, "--preset", args.preset, *extra_args]
+            if args.data_dir:
+                command += ["--data-dir", args.data_dir]
+            if args.results_dir:
+                command += ["--results-dir", args.results_dir]
+            print(f"\n=== {' '.join(command[2:])}", flush=True)
+            run_started = time.time()
+            code = subprocess.call(command, env=os.environ.copy())
+            outcomes.append((name, " ".join(extra_args), "ok" if code == 0 else f"failed (exit {code})"))
+            print(f"=== {name} {' '.join(extra_args)}: exit {code} after {time.time() - run_started:.0f} s", flush=True)
+
+    print("\nSummary")
+    for name, extra_args, status in outcomes:
+        print(f"  {name:<16} {extra_args:<30} {status}")
+    fresh = [
+        row for row in report.collect(args.results_dir)
+        if Path(row["path"], "metrics.json").stat().st_mtime >= started and row["run"].startswith(args.preset)
+    ]
+    print(report.markdown_table(fresh, report.SUMMARY_COLUMNS))
+    return 0 if all(status == "ok" or status.startswith("skipped") for *_, status in outcomes) else 1
+
+
+def _list() -> int:
+    from common.config import PRESETS
+
+    for domain in registry.domains().values():
+        missing = domain.missing_requirements()
+        status = f"  (needs pip install 'keras-applied[{domain.extra}]')" if missing else ""
+        print(f"{domain.name}: {domain.summary}{status}")
+        config_cls = domain.config_cls()
+        field = next(f for f in dataclasses.fields(config_cls) if f.name == "dataset")
+        print(f"  datasets: {', '.join(field.metadata.get('choices') or [field.default])}")
+        print(f"  presets:  {', '.join(PRESETS)}")
+        print(f"  run:      keras-applied run {domain.name} --preset quick   (flags: --help)")
+    return 0
+
+
+def _report(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="keras-applied report", description="Regenerate the README results tables from results/.")
+    parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
+    parser.add_argument("--root", default=".", help="Project root holding README.md and applications/.")
+    args = parser.parse_args(argv)
+    from common import report
+
+    updated = report.update_readmes(args.root, args.results_dir, list(registry.domains()))
+    print(report.markdown_table(report.collect(args.results_dir), report.SUMMARY_COLUMNS))
+    for path in updated:
+        print(f"updated {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        print(f"\ndomains: {', '.join(registry.domains())}")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "list":
+        return _list()
+    if command == "report":
+        return _report(rest)
+    if command in SUBCOMMAND_MODULES:
+        if not rest or rest[0].startswith("-"):
+            print(f"keras-applied {command}: expected a domain ({', '.join(registry.domains())}"
+                  f"{', all' if command == 'run' else ''}) first.", file=sys.stderr)
+            return 2
+        if command == "run" and rest[0] == "all":
+            return _run_all(rest[1:])
+        return _call_domain(command, rest[0], rest[1:])
+    print(f"keras-applied: unknown command {command!r}.\n\n{__doc__.strip()}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

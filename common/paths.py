@@ -1,0 +1,53 @@
+"""Where things live: data, caches, work files and results.
+
+Every location can be set by a flag and by one environment variable, so a user (or CI) points
+all domains at the same places at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# One environment variable per location, shared by every domain.
+DATA_DIR_ENV = "KERAS_APPLIED_DATA_DIR"
+CACHE_DIR_ENV = "KERAS_APPLIED_CACHE_DIR"
+WORK_DIR_ENV = "KERAS_APPLIED_WORK_DIR"
+RESULTS_DIR_ENV = "KERAS_APPLIED_RESULTS_DIR"
+OFFLINE_ENV = "KERAS_APPLIED_OFFLINE"
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The local data folder: the ``--data-dir`` flag, else $KERAS_APPLIED_DATA_DIR, else None."""
+    value = explicit if explicit not in (None, "") else os.environ.get(DATA_DIR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir(*parts: str) -> Path:
+    """A cache folder for downloads and derived data (never the working directory).
+
+    $KERAS_APPLIED_CACHE_DIR, else ``~/.cache/keras-applied``; created on first use.
+    """
+    root = os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "keras-applied"
+    path = Path(root).expanduser().joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def work_dir(domain: str, dataset: str, run_name: str, explicit: str | None = None) -> Path:
+    """Where a run keeps model files, checkpoints and logs (outside git).
+
+    ``--workdir``, else $KERAS_APPLIED_WORK_DIR/<domain>/<dataset>/<run>, else
+    ``~/.cache/keras-applied/work/<domain>/<dataset>/<run>``.
+    """
+    if explicit:
+        return Path(explicit).expanduser()
+    root = os.environ.get(WORK_DIR_ENV)
+    base = Path(root).expanduser() if root else cache_dir("work")
+    return base / domain / dataset / run_name
+
+
+def results_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The results root: ``--results-dir``, else $KERAS_APPLIED_RESULTS_DIR, else ./results."""
+    value = explicit or os.environ.get(RESULTS_DIR_ENV) or "results"
+    return Path(value).expanduser()

@@ -1,0 +1,80 @@
+"""The vision example through its real command line: train, results files, predict, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers import run_cli
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A short run on the bundled digits: enough epochs to learn, few enough for seconds."""
+    base = tmp_path_factory.mktemp("vision_run")
+    run_cli(
+        "run", "vision", "--preset", "smoke", "--dataset", "digits", "--max-train-examples", "0",
+        "--epochs", "6", "--widths", "16", "32", "--learning-rate", "0.005",
+        "--workdir", str(base / "work"), "--results-dir", str(base / "results"),
+    )
+    return base
+
+
+def test_run_writes_results_that_show_learning(trained_run):
+    run_dir = trained_run / "results" / "vision" / "digits" / "smoke"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # 10 balanced classes: chance is 0.1; a working pipeline and model learn far more in 6 epochs.
+    assert metrics["headline"]["metric"] == "accuracy" and metrics["headline"]["value"] > 0.8
+    assert metrics["metrics"]["epochs_run"] == 6 and metrics["metrics"]["test_examples"] == 359
+    assert set(metrics["metrics"]["per_class"]) == {str(d) for d in range(10)}
+    for name in ("confusion_matrix", "learning_curves", "misclassified"):
+        assert (run_dir / "plots" / f"{name}.png").stat().st_size > 1000
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["command"].startswith("keras-applied run vision --preset smoke") and config["widths"] == [16, 32]
+    assert (trained_run / "work" / "model.keras").exists()
+
+
+def test_predict_prints_top_classes_and_skips_bad_files(trained_run, tmp_path):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    image_path = tmp_path / "digit.png"
+    Image.fromarray((digits.images[0] * 255 / 16).astype(np.uint8)).resize((32, 32)).save(image_path)
+    broken = tmp_path / "broken.png"
+    broken.write_text("not an image")
+    result = run_cli("predict", "vision", "--model", str(trained_run / "work" / "model.keras"), "--top-k", "2",
+                     str(image_path), str(broken))
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith(f"{image_path}: ") and len(lines[0].split(",")) == 2
+    assert lines[1].startswith(f"{broken}: skipped:") and "not a readable image" in lines[1]
+
+
+def test_predict_refuses_a_file_that_is_not_a_model(tmp_path):
+    fake = tmp_path / "model.keras"
+    fake.write_text("hello")
+    result = run_cli("predict", "vision", "--model", str(fake), "x.png", check=False)
+    assert result.returncode == 1 and "Expected a Keras model saved as a '.keras' archive" in result.stderr
+
+
+def test_bad_flags_and_values_exit_with_clear_messages():
+    result = run_cli("run", "vision", "--preset", "smoke", "--widht", "3", check=False)
+    assert result.returncode == 2 and "Did you mean '--widths'" in result.stderr
+    result = run_cli("run", "vision", "--preset", "tiny", check=False)
+    assert result.returncode == 2 and "invalid choice: 'tiny'" in result.stderr
+    result = run_cli("run", "vision", "--preset", "smoke", "--validation-fraction", "0.9", check=False)
+    assert result.returncode == 2 and "validation_fraction must be in (0, 0.5); received 0.9" in result.stderr
+
+
+def test_missing_data_folder_is_reported(tmp_path):
+    result = run_cli("run", "vision", "--preset", "smoke", "--dataset", "folder", "--data-dir", str(tmp_path / "nope"), check=False)
+    assert result.returncode == 1 and "is not a folder" in result.stderr
+
+
+def test_list_and_help_describe_the_domain():
+    listing = run_cli("list").stdout
+    assert "vision:" in listing and "fashion_mnist" in listing
+    help_text = run_cli("run", "vision", "--help").stdout
+    assert "--backbone" in help_text and "Channels of each residual stage" in help_text

@@ -1,0 +1,18 @@
+"""The vision tutorial runs end to end at smoke size and matches its .py twin."""
+
+from __future__ import annotations
+
+from tests.helpers import assert_notebook_pair_in_sync, execute_notebook
+
+
+def test_notebook_pair_in_sync():
+    assert_notebook_pair_in_sync("01_vision")
+
+
+def test_notebook_executes_at_smoke_size():
+    notebook = execute_notebook("01_vision")
+    outputs = "".join(
+        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+    )
+    assert "keras-applied run vision --preset smoke" in outputs
+    assert "predicted:" in outputs
