@@ -27,6 +27,7 @@ import types
 import typing
 from typing import Any
 
+from common.distribute import MODES as DISTRIBUTE_MODES
 from common.errors import ConfigError
 
 __all__ = ["PRESETS", "PRECISIONS", "ConfigError", "RunConfig", "option"]
@@ -67,6 +68,19 @@ class RunConfig:
         "Dtype policy: 'auto' picks mixed_bfloat16 on CPUs with native bf16 and Ampere+ GPUs, "
         "mixed_float16 on Volta/Turing GPUs, float32 otherwise.",
         choices=PRECISIONS,
+    )
+    distribute: str = option(
+        "none",
+        "Data parallelism: 'mirrored' (TF, local devices), 'multi_worker' (TF, processes from "
+        "$TF_CONFIG; start them with python -m common.launch), 'data_parallel' (JAX, all devices), "
+        "or 'none'. --batch-size stays the global batch.",
+        choices=DISTRIBUTE_MODES,
+    )
+    backup_steps: int = option(
+        0,
+        "Also back up the training state every N optimizer steps (0: at epoch ends only); a run "
+        "killed and started again with the same --workdir resumes from the last backup.",
+        minimum=0,
     )
 
     def __post_init__(self) -> None:

@@ -175,9 +175,9 @@ def download(url: str, sha256: str | None, *, cache_subdir: str, filename: str |
 
     A cached file is used offline; otherwise, offline raises :class:`SourceUnavailable` at once.
     """
-    import keras
-
     from urllib.parse import urlparse
+
+    import keras
 
     folder = paths.cache_dir("downloads", cache_subdir)
     filename = filename or url.rsplit("/", 1)[-1]
@@ -392,19 +392,25 @@ def make_pipeline(
     shuffle: bool = False,
     seed: int = 0,
     map_fn: Callable | None = None,
+    augment_fn: Callable | None = None,
     batch_map_fn: Callable | None = None,
     cache: bool = True,
-    drop_remainder: bool = False,
+    drop_remainder: bool | None = None,
     shuffle_buffer: int | None = None,
 ):
     """A batched, prefetched ``tf.data.Dataset`` from arrays, a tuple of arrays or a dataset.
 
-    ``map_fn`` runs per example in parallel before caching (decoding, resizing); ``batch_map_fn``
-    runs per batch after shuffling (augmentation that must differ every epoch). The dataset is
-    cached after ``map_fn`` so decoding happens once.
+    ``map_fn`` runs per example in parallel before caching (decoding, resizing), so it runs once;
+    ``augment_fn`` runs per example after shuffling and ``batch_map_fn`` per batch, both anew every
+    epoch (random augmentation). ``drop_remainder`` defaults to True for shuffled (training)
+    pipelines under JAX data parallelism, whose batches must divide over the devices.
     """
     import tensorflow as tf
 
+    if drop_remainder is None:
+        from common import distribute
+
+        drop_remainder = shuffle and distribute.current().mode == "data_parallel"
     dataset = data if isinstance(data, tf.data.Dataset) else tf.data.Dataset.from_tensor_slices(data)
     autotune = tf.data.AUTOTUNE
     if map_fn is not None:
@@ -415,7 +421,30 @@ def make_pipeline(
         cardinality = int(dataset.cardinality())
         buffer = shuffle_buffer or (cardinality if cardinality > 0 else 10_000)
         dataset = dataset.shuffle(min(buffer, 100_000), seed=seed, reshuffle_each_iteration=True)
+    if augment_fn is not None:
+        dataset = dataset.map(augment_fn, num_parallel_calls=autotune, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     if batch_map_fn is not None:
         dataset = dataset.map(batch_map_fn, num_parallel_calls=autotune, deterministic=True)
     return dataset.prefetch(autotune)
+
+
+def pad_batches_to_multiple(dataset, multiple: int):
+    """Pad every batch of an (x, y) dataset to a multiple of ``multiple`` rows by repeating its
+    last row, with sample weight 0 on the padding (1 elsewhere), so metrics stay exact.
+
+    Used for validation under JAX data parallelism, where batches must divide over the devices.
+    """
+    import tensorflow as tf
+
+    def pad(x, y):
+        count = tf.shape(tf.nest.flatten(x)[0])[0]
+        extra = (multiple - count % multiple) % multiple
+
+        def grow(tensor):
+            return tf.concat([tensor, tf.repeat(tensor[-1:], extra, axis=0)], axis=0)
+
+        weights = tf.concat([tf.ones([count]), tf.zeros([extra])], axis=0)
+        return tf.nest.map_structure(grow, x), tf.nest.map_structure(grow, y), weights
+
+    return dataset.map(pad)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 def learning_curves(history: Mapping[str, Sequence[float]], title: str = "Learning curves") -> Figure:
     """One panel per metric, training and validation together (``loss`` / ``val_loss`` ...)."""
-    names = [k for k in history if not k.startswith("val_") and k not in ("epoch", "learning_rate")]
+    names = [k for k in history if not k.startswith("val_") and k not in ("epoch", "learning_rate", "optimizer_steps")]
     names = names or list(history)
     figure = Figure(figsize=(4.2 * len(names), 3.4), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False)[0]

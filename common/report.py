@@ -55,6 +55,7 @@ def collect(results_dir: str | Path | None = None, domain: str | None = None) ->
                 "value": head.get("value"),
                 "baselines": ", ".join(f"{n} {_format(v)}" for n, v in baselines.items()),
                 "wall_time": _minutes(metrics.get("wall_time_seconds")),
+                "cpu_time": _minutes(metrics.get("cpu_time_seconds")),
                 "hardware": environment.get("hardware", ""),
                 "backend": environment.get("backend", ""),
                 "precision": environment.get("dtype_policy", ""),
@@ -80,8 +81,8 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
     return "\n".join([header, rule, *body])
 
 
-SUMMARY_COLUMNS = ("domain", "dataset", "run", "model", "metric", "value", "baselines", "wall_time", "hardware")
-DOMAIN_COLUMNS = ("dataset", "run", "model", "metric", "value", "baselines", "wall_time", "hardware", "precision", "command")
+SUMMARY_COLUMNS = ("domain", "dataset", "run", "model", "metric", "value", "baselines", "wall_time", "cpu_time", "hardware")
+DOMAIN_COLUMNS = ("dataset", "run", "model", "metric", "value", "baselines", "wall_time", "cpu_time", "hardware", "precision", "command")
 
 
 def replace_block(path: str | Path, table: str) -> bool:

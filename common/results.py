@@ -109,10 +109,18 @@ class RunRecorder:
         self.config = config
         self.results_dir = results_dir
         self.started = time.perf_counter()
+        self.started_cpu = _cpu_seconds()
         self.started_at = datetime.datetime.now(datetime.timezone.utc)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    def cpu_time(self) -> float:
+        """CPU seconds (user + system, all threads and finished child processes) since the start.
+
+        On a shared machine wall time depends on the neighbours; CPU time much less so.
+        """
+        return _cpu_seconds() - self.started_cpu
 
     def save(
         self,
@@ -130,9 +138,16 @@ class RunRecorder:
         policy: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> Path:
-        """Write every file into a temporary folder, then swap it in; returns the run folder."""
+        """Write every file into a temporary folder, then swap it in; returns the run folder.
+
+        In a multi-worker run only the chief writes; other workers return the folder untouched.
+        """
+        from common import distribute
+
         run_name = run_name or self.config.preset
         target = run_directory(self.results_dir, self.domain, dataset, run_name)
+        if not distribute.is_chief():
+            return target
         staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "plots").mkdir(parents=True)
@@ -155,6 +170,7 @@ class RunRecorder:
                 "baselines": baselines or {},
                 "skipped": skipped or {},
                 "wall_time_seconds": round(wall_time, 1),
+                "cpu_time_seconds": round(self.cpu_time(), 1),
                 "command": command,
                 "started_at": self.started_at.isoformat(timespec="seconds"),
                 **(extra or {}),
@@ -169,6 +185,14 @@ class RunRecorder:
         _swap_into_place(staging, target)
         print(f"results written to {target} (wall time {wall_time:.0f} s)")
         return target
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _history_rows(history: Mapping[str, Sequence[float]]) -> list[dict[str, Any]]:

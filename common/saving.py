@@ -8,12 +8,14 @@ model or a model made by another domain.
 from __future__ import annotations
 
 import json
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import keras
 
+from common import distribute
 from common.errors import ModelFileError
 from common.results import to_jsonable
 
@@ -27,6 +29,12 @@ def save_model(model: keras.Model, path: str | Path, metadata: dict[str, Any]) -
     path = Path(path)
     if path.suffix != ".keras":
         raise ModelFileError(f"Model files are saved as '.keras'; received {str(path)!r}.")
+    if not distribute.is_chief():
+        # Every worker must save (reading synchronised variables is a collective operation),
+        # but only the chief's file is kept.
+        with tempfile.TemporaryDirectory() as scratch:
+            model.save(Path(scratch) / path.name)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     metadata_path(path).write_text(json.dumps(to_jsonable(metadata), indent=2) + "\n", encoding="utf-8")

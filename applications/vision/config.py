@@ -54,7 +54,7 @@ class VisionConfig(RunConfig):
     )
     blocks_per_stage: int = option(1, "Residual blocks per stage.", minimum=1)
     dropout_rate: float = option(0.2, "Dropout before the classifier.", minimum=0.0)
-    weight_decay: float = option(5e-4, "AdamW decoupled weight decay.", minimum=0.0)
+    weight_decay: float = option(0.05, "AdamW decoupled weight decay (multiplied by the learning rate each step).", minimum=0.0)
     label_smoothing: float = option(0.1, "Label smoothing of the cross-entropy loss.", minimum=0.0)
     augment: bool = option(True, "Random translation (and horizontal flips where the classes allow) during training.")
     patience: int = option(0, "Stop after this many epochs without validation improvement (0: never).", minimum=0)
@@ -83,4 +83,4 @@ class VisionConfig(RunConfig):
 
     @classmethod
     def full(cls) -> VisionConfig:
-        return cls(preset="full", epochs=30, batch_size=128, learning_rate=3e-3, widths=(32, 64, 128), blocks_per_stage=2)
+        return cls(preset="full", epochs=24, batch_size=128, learning_rate=3e-3, widths=(32, 64, 128), blocks_per_stage=2)

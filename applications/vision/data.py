@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from common import data as data_lib
-from common.data import Skipped, Source, SourceUnavailable
+from common.data import Skipped, Source
 from common.errors import DataError
 
 log = logging.getLogger("keras_applied.vision")
@@ -305,34 +305,38 @@ def _resize_all(data: ImageData, size: int) -> ImageData:
 # ---------------------------------------------------------------------------------------------
 # Pipelines
 # ---------------------------------------------------------------------------------------------
-def augmentation(mirror_safe: bool, seed: int):
-    """Random translation by up to 10% (and left-right flips where classes allow), per batch."""
-    import keras
+def random_shift_and_flip(image, label, *, mirror_safe: bool, max_shift: int):
+    """Random translation by up to ``max_shift`` pixels (zero padding, then a random crop back to
+    the original size), and a random left-right flip where the classes allow it. Per example."""
+    import tensorflow as tf
 
-    layers = [keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)]
+    height, width = image.shape[0], image.shape[1]
+    padded = tf.pad(image, [[max_shift, max_shift], [max_shift, max_shift], [0, 0]])
+    image = tf.image.random_crop(padded, tf.shape(image))
     if mirror_safe:
-        layers.insert(0, keras.layers.RandomFlip("horizontal", seed=seed))
-    return keras.Sequential(layers, name="augmentation")
+        image = tf.image.random_flip_left_right(image)
+    return tf.ensure_shape(image, (height, width, image.shape[-1])), label
 
 
 def pipelines(data: ImageData, *, num_classes: int, batch_size: int, seed: int, augment: bool):
     """(train, validation, test) tf.data pipelines of (0..255 float images, one-hot labels).
 
-    Labels are one-hot so the loss can use label smoothing.
+    Labels are one-hot so the loss can use label smoothing. Augmentation (training only) shifts
+    images by up to 10% of their side and mirrors them where :data:`MIRROR_SAFE` allows.
     """
+    import functools
+
     import tensorflow as tf
 
     def to_float(images, labels):
         return tf.cast(images, tf.float32), tf.one_hot(labels, num_classes)
 
-    augmenter = augmentation(data.mirror_safe, seed) if augment else None
-
-    def augment_batch(images, labels):
-        return augmenter(images, training=True), labels
-
+    augment_fn = None
+    if augment:
+        shift = max(1, round(0.1 * data.image_shape[0]))
+        augment_fn = functools.partial(random_shift_and_flip, mirror_safe=data.mirror_safe, max_shift=shift)
     train = data_lib.make_pipeline(
-        data.train, batch_size=batch_size, shuffle=True, seed=seed, map_fn=to_float,
-        batch_map_fn=augment_batch if augment else None,
+        data.train, batch_size=batch_size, shuffle=True, seed=seed, map_fn=to_float, augment_fn=augment_fn,
     )
     validation = data_lib.make_pipeline(data.validation, batch_size=batch_size, map_fn=to_float)
     test = data_lib.make_pipeline(data.test, batch_size=batch_size, map_fn=to_float)

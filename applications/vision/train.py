@@ -55,9 +55,11 @@ def build_model(config: VisionConfig, image_shape: tuple[int, int, int], num_cla
         raise
 
 
-def compile_model(model: keras.Model, config: VisionConfig, steps_per_epoch: int) -> None:
+def compile_model(
+    model: keras.Model, config: VisionConfig, steps_per_epoch: int, learning_rate: float | None = None
+) -> None:
     optimizer = keras.optimizers.AdamW(
-        learning_rate=training.cosine_schedule(config.learning_rate, config.epochs * steps_per_epoch),
+        learning_rate=training.cosine_schedule(learning_rate or config.learning_rate, config.epochs * steps_per_epoch),
         weight_decay=config.weight_decay,
     )
     # Weight decay on normalisation scales and biases only hurts; decay the kernels alone.
@@ -72,7 +74,7 @@ def compile_model(model: keras.Model, config: VisionConfig, steps_per_epoch: int
 def evaluate(model: keras.Model, images: data.ImageData, test_ds) -> tuple[dict[str, Any], dict, dict]:
     """Test metrics, figures and tables for a trained model."""
     x_test, y_test = images.test
-    probabilities = model.predict(test_ds, verbose=0)
+    probabilities = training.predict(model, test_ds)
     predicted = probabilities.argmax(axis=1)
     report = evaluation.classification_report(y_test, predicted, images.class_names)
     matrix = evaluation.confusion_matrix(y_test, predicted, len(images.class_names))
@@ -101,7 +103,7 @@ def train_and_evaluate(
 ) -> dict[str, Any]:
     """Train ``config``'s model, evaluate it on the test split, write results; returns metrics."""
     recorder = results.RunRecorder(DOMAIN, config, results_dir)
-    with training.run_session(seed=config.seed, precision_name=config.precision) as session:
+    with training.session_for(config) as session:
         images = data.load(
             config.dataset, data_dir=config.data_dir, seed=config.seed,
             validation_fraction=config.validation_fraction, image_size=config.image_size,
@@ -109,12 +111,13 @@ def train_and_evaluate(
         )
         workdir = paths.work_dir(DOMAIN, images.name, run_name(config), workdir)
         num_classes = len(images.class_names)
+        batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
         train_ds, validation_ds, test_ds = data.pipelines(
-            images, num_classes=num_classes, batch_size=config.batch_size, seed=config.seed, augment=config.augment
+            images, num_classes=num_classes, batch_size=batch_size, seed=config.seed, augment=config.augment
         )
         model = build_model(config, images.image_shape, num_classes)
-        steps_per_epoch = math.ceil(len(images.train[1]) / config.batch_size)
-        compile_model(model, config, steps_per_epoch)
+        steps_per_epoch = math.ceil(len(images.train[1]) / batch_size)
+        compile_model(model, config, steps_per_epoch, session.learning_rate(config.learning_rate, config.batch_size))
         log.info("model %s: %s parameters, dtype policy %s", model.name, f"{model.count_params():,}", session.policy)
         history = training.fit(
             model, train_ds, validation_ds, epochs=config.epochs, workdir=workdir,
@@ -133,6 +136,7 @@ def train_and_evaluate(
         model=config.backbone if config.backbone != "resnet" else f"residual_cnn{list(config.widths)}x{config.blocks_per_stage}",
         headline=results.headline("accuracy", metrics["test_accuracy"], higher_is_better=True),
         metrics={**metrics, "parameters": model.count_params(), "epochs_run": len(history.get("loss", [])),
+                 "optimizer_steps": int(history["optimizer_steps"][-1]) if history.get("optimizer_steps") else None,
                  "train_examples": len(images.train[1]), "test_examples": len(images.test[1]),
                  "data_source": images.source},
         history=history,
