@@ -145,6 +145,9 @@ class RunRecorder:
         from common import distribute
 
         run_name = run_name or self.config.preset
+        mode = getattr(self.config, "distribute", "none")
+        if mode != "none":  # a distributed run sits beside, not over, the single-process one
+            run_name = f"{run_name}-{mode}"
         target = run_directory(self.results_dir, self.domain, dataset, run_name)
         if not distribute.is_chief():
             return target

@@ -78,3 +78,15 @@ def test_list_and_help_describe_the_domain():
     assert "vision:" in listing and "fashion_mnist" in listing
     help_text = run_cli("run", "vision", "--help").stdout
     assert "--backbone" in help_text and "Channels of each residual stage" in help_text
+
+
+def test_benchmark_writes_throughput_and_flop_figures(tmp_path):
+    run_cli("benchmark", "vision", "--preset", "smoke", "--steps", "3", "--results-dir", str(tmp_path))
+    payload = json.loads((tmp_path / "benchmarks" / "vision.json").read_text())
+    figures = payload["figures"]
+    for policy in ("float32", "mixed_bfloat16"):
+        assert figures[policy]["train_images_per_second"] > 0
+        assert figures[policy]["forward_flops_per_image"] > 0
+        assert 0 < figures[policy]["model_flop_utilisation"] < 1.5
+    assert figures["pipeline_images_per_second"] > 0 and "bfloat16_speedup" in figures
+    assert payload["environment"]["backend"] == "tensorflow"
