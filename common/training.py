@@ -349,9 +349,9 @@ def predict(model: keras.Model, data: Any, verbose: int = 0) -> Any:
         count = len(keras.tree.flatten(inputs)[0])
         pad = (-count) % replicas
         if pad:
-            inputs = keras.tree.map_structure(lambda x: np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]), inputs)
+            inputs = keras.tree.map_structure(lambda x, pad=pad: np.concatenate([x, np.repeat(x[-1:], pad, axis=0)]), inputs)
         result = model.predict_on_batch(inputs)
-        outputs.append(keras.tree.map_structure(lambda y: np.asarray(y)[:count], result))
+        outputs.append(keras.tree.map_structure(lambda y, count=count: np.asarray(y)[:count], result))
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
 
