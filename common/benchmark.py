@@ -81,11 +81,15 @@ def time_pipeline(dataset: Any, batches: int, warmup: int = 2) -> dict[str, floa
     examples = 0
     start = time.perf_counter()
     for _ in range(batches):
-        batch = next(iterator)
-        first = batch[0] if isinstance(batch, (tuple, list)) else batch
-        examples += int(first.shape[0])
+        examples += _batch_size(next(iterator))
     elapsed = time.perf_counter() - start
     return {"examples_per_second": examples / elapsed, "batches_per_second": batches / elapsed}
+
+
+def _batch_size(batch: Any) -> int:
+    """Rows in a batch: ``x`` or ``(x, y[, w])``, where ``x`` may be a dict or tuple of inputs."""
+    inputs = batch[0] if isinstance(batch, tuple) else batch
+    return int(keras.tree.flatten(inputs)[0].shape[0])
 
 
 class _StepTimer(keras.callbacks.Callback):
@@ -102,9 +106,7 @@ def time_training(model: keras.Model, dataset: Any, steps: int, warmup: int = 3)
     timer = _StepTimer()
     model.fit(dataset, epochs=1, steps_per_epoch=steps + warmup, callbacks=[timer], verbose=0, shuffle=False)
     elapsed = timer.times[-1] - timer.times[warmup - 1]
-    batch = next(iter(dataset))
-    first = batch[0] if isinstance(batch, (tuple, list)) else batch
-    batch_size = int(first.shape[0])
+    batch_size = _batch_size(next(iter(dataset)))
     return {
         "examples_per_second": steps * batch_size / elapsed,
         "seconds_per_step": elapsed / steps,
