@@ -66,7 +66,7 @@ def _run_all(argv: Sequence[str]) -> int:
             outcomes.append((name, "", f"skipped: needs pip install 'keras-applied[{domain.extra}]'"))
             continue
         for extra_args in domain.run_all:
-            command = [sys.executable, "-m", domain.module, "--preset", args.preset, *extra_args]
+            command = [sys.executable, "-m", domain.module, *extra_args, "--preset", args.preset]
             if args.data_dir:
                 command += ["--data-dir", args.data_dir]
             if args.results_dir:

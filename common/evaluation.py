@@ -206,3 +206,31 @@ def forecast_report(y_true, y_pred, y_train, season: int = 1) -> dict[str, objec
         "mase": mase(y_true, y_pred, y_train, season),
     }
     return {**overall, "per_step": per_step}
+
+
+# ---------------------------------------------------------------------------------------------
+# Generative models
+# ---------------------------------------------------------------------------------------------
+def frechet_distance(features_a, features_b) -> float:
+    """Frechet distance between Gaussians fitted to two sets of feature vectors ([n, d] each).
+
+    ``|mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))``, the formula of the FID (Heusel et
+    al. 2017); ``Tr((S_a S_b)^(1/2))`` is computed as the trace of the square root of the
+    symmetric ``S_a^(1/2) S_b S_a^(1/2)``, whose eigenvalues are real and non-negative.
+    """
+    a = np.asarray(features_a, dtype=np.float64)
+    b = np.asarray(features_b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance expects two [n, d] arrays of the same d; received {a.shape} and {b.shape}.")
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+
+    def sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+        values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+        return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+    root_a = sqrt_psd(cov_a)
+    middle = np.linalg.eigvalsh((root_a @ cov_b @ root_a + (root_a @ cov_b @ root_a).T) / 2)
+    trace_sqrt = float(np.sqrt(np.clip(middle, 0, None)).sum())
+    value = float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+    return max(value, 0.0)

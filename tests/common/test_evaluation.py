@@ -84,3 +84,17 @@ def test_forecast_metrics():
     assert evaluation.smape([0.0], [0.0]) == 0.0
     with pytest.raises(ValueError, match="longer than the season"):
         evaluation.mase([1.0], [1.0], [1.0, 2.0], season=2)
+
+
+def test_frechet_distance_closed_forms():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2000, 3))
+    assert evaluation.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    # Same covariance, mean shifted by d: the distance is |d|^2.
+    shift = np.array([1.0, -2.0, 0.5])
+    assert evaluation.frechet_distance(a, a + shift) == pytest.approx(float(shift @ shift), rel=1e-9)
+    # Scaled by s (zero mean, identity-like covariance C): Tr(C)(1 - s)^2.
+    cov_trace = np.trace(np.cov(a, rowvar=False))
+    assert evaluation.frechet_distance(a - a.mean(0), 3 * (a - a.mean(0))) == pytest.approx(cov_trace * 4, rel=1e-6)
+    with pytest.raises(ValueError, match="same d"):
+        evaluation.frechet_distance(a, a[:, :2])
