@@ -184,6 +184,11 @@ class StepBackup(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
         self._batches_done = self.batch_offset + batch + 1
         self._since_save += 1
+        steps = (self.params or {}).get("steps")
+        if steps and batch + 1 >= steps:
+            # The epoch's last batch: on_epoch_end saves next. A backup here would say "every batch
+            # done, epoch not ended", leaving a resumed run an empty rest-of-epoch to train on.
+            return
         if self.save_every and self._since_save >= self.save_every:
             self._since_save = 0
             self._save()
@@ -309,6 +314,11 @@ def fit(
         )
 
     epoch, batches_done = StepBackup.read_position(workdir / "backup")
+    if batches_done and _is_tf_dataset(train_data) and int(train_data.cardinality()) == batches_done:
+        # A backup taken after the epoch's last batch but before its end (older backups): the
+        # epoch's training is complete, only its validation and logs are missing.
+        log.warning("the backup is at the end of epoch %d; continuing with the next epoch", epoch + 1)
+        epoch, batches_done = epoch + 1, 0
     if batches_done and _is_tf_dataset(train_data) and epoch < epochs:
         log.info("resuming epoch %d after its first %d batches", epoch + 1, batches_done)
         # The rest of the interrupted epoch, keeping the backup until the next call has its own.

@@ -24,7 +24,8 @@ MODELS = ("lstm", "tcn", "transformer")
 # ---------------------------------------------------------------------------------------------
 # Custom layers
 # ---------------------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package="keras_applied")
+# Its own package: speech registers a different layer of the same class name.
+@keras.saving.register_keras_serializable(package="keras_applied.forecasting")
 class SinusoidalPositionEncoding(layers.Layer):
     """Adds the sine/cosine position encoding of Vaswani et al. (2017) to a sequence.
 

@@ -162,7 +162,8 @@ class SpecAugment(layers.Layer):
                 "freq_masks": self.freq_masks, "freq_mask_width": self.freq_mask_width, "seed": self.seed}
 
 
-@keras.saving.register_keras_serializable(package=PACKAGE)
+# Its own package: forecasting registers a different layer of the same class name.
+@keras.saving.register_keras_serializable(package=f"{PACKAGE}.speech")
 class SinusoidalPositionEncoding(layers.Layer):
     """Adds the sinusoidal position encoding of "Attention is all you need".
 

@@ -85,3 +85,22 @@ def test_load_model_rejects_files_that_are_not_models(tmp_path):
         saving.load_model(tmp_path / "missing.keras", domain="toy")
     with pytest.raises(ModelFileError, match="saved as '.keras'"):
         saving.save_model(tiny_model(), tmp_path / "model.h5", {})
+
+
+def test_step_backup_is_never_taken_after_an_epochs_last_batch(tmp_path):
+    """A backup between the last batch and the epoch end would resume into an empty epoch; the
+    epoch-end backup covers that point instead."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    backup = training.StepBackup(tmp_path / "backup", save_freq=5)
+    backup.set_model(model)
+    backup.set_params({"steps": 10, "epochs": 1})
+    backup.on_epoch_begin(0)
+    for batch in range(10):
+        backup.on_train_batch_end(batch)
+        if batch == 4:  # a mid-epoch backup is taken
+            assert training.StepBackup.read_position(tmp_path / "backup") == (0, 5)
+    assert training.StepBackup.read_position(tmp_path / "backup") == (0, 5)  # none at batch 10
+    backup.on_epoch_end(0)
+    assert training.StepBackup.read_position(tmp_path / "backup") == (1, 0)
