@@ -48,7 +48,8 @@ def _run_all(argv: Sequence[str]) -> int:
         prog="keras-applied run all",
         description="Train every domain's preset on the data each can find, then print a summary.",
     )
-    parser.add_argument("--preset", default="quick", choices=["smoke", "quick", "full"], help="Preset for every domain.")
+    parser.add_argument("--preset", default="quick", choices=["quick", "full"],
+                        help="Preset for every domain (the smoke presets are for tests: run one domain with them).")
     parser.add_argument("--data-dir", default=None, help="Local data folder (parent of <domain>/<dataset>/); default $KERAS_APPLIED_DATA_DIR.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     parser.add_argument("--domains", nargs="+", default=None, help="Only these domains (default: all).")
