@@ -10,7 +10,7 @@ import numpy as np
 
 from applications.vision import data
 from common import saving
-from common.errors import UserInputError
+from common.errors import ModelFileError, UserInputError
 
 DOMAIN = "vision"
 
@@ -18,6 +18,11 @@ DOMAIN = "vision"
 def predict_files(model_path: str, files: Sequence[str], top_k: int = 3) -> list[dict]:
     """Top-k (class, probability) for each image file; unreadable files get an error entry."""
     model, metadata = saving.load_model(model_path, domain=DOMAIN)
+    if metadata.get("task") == "gan":
+        raise ModelFileError(
+            f"{model_path} is a GAN generator (noise and a label in, an image out); expected an image "
+            "classifier written by `keras-applied run vision` (its model.keras)."
+        )
     height, width, channels = model.input_shape[1:]
     class_names = metadata.get("class_names") or [str(i) for i in range(model.output_shape[-1])]
     predictions = []

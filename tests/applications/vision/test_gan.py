@@ -93,3 +93,6 @@ def test_cli_smoke_run_scores_samples_against_references(tmp_path):
     assert metrics["baselines"]["real_training_images"]["judge_fid"] < metrics["baselines"]["untrained_generator"]["judge_fid"]
     assert {p.name for p in (run_dir / "plots").iterdir()} >= {"samples.png", "learning_curves.png", "judge_fid_by_epoch.png"}
     assert (tmp_path / "work" / "generator.keras").is_file()
+    # The generator is not a classifier: `predict vision` says so instead of failing on shapes.
+    result = run_cli("predict", "vision", "--model", str(tmp_path / "work" / "generator.keras"), "x.png", check=False)
+    assert result.returncode == 1 and "is a GAN generator" in result.stderr
