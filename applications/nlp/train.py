@@ -11,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from applications.nlp import baselines, data, models
+from applications.nlp import baselines, data, distill, models
 from applications.nlp.config import NLPConfig
 from common import evaluation, paths, plots, results, saving, training
 
@@ -22,8 +22,9 @@ MISTAKES_SHOWN = 50
 
 def run_name(config: NLPConfig) -> str:
     """Results folder name: the preset, the model family and the run tag, if any, e.g.
-    ``quick-transformer`` or ``full-pretrained-lr3e-5``."""
-    return f"{config.preset}-{config.model}" + (f"-{config.run_tag}" if config.run_tag else "")
+    ``quick-transformer``, ``quick-lstm-distilled`` (with --teacher) or ``full-pretrained-lr3e-5``."""
+    name = f"{config.preset}-{config.model}" + ("-distilled" if config.teacher else "")
+    return name + (f"-{config.run_tag}" if config.run_tag else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,7 +100,10 @@ class LinearSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return {"learning_rate": self.learning_rate, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps}
 
 
-def compile_model(model: keras.Model, config: NLPConfig, steps_per_epoch: int, learning_rate: float | None = None) -> None:
+def compile_model(model: keras.Model, config: NLPConfig, steps_per_epoch: int, learning_rate: float | None = None,
+                  soft_targets: bool = False) -> None:
+    """AdamW with the configured schedule; cross-entropy on integer labels, or on probability
+    vectors [B, C] when ``soft_targets`` (distillation)."""
     optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate_schedule(config, config.epochs * steps_per_epoch, learning_rate),
         weight_decay=config.weight_decay,
@@ -107,11 +111,11 @@ def compile_model(model: keras.Model, config: NLPConfig, steps_per_epoch: int, l
     )
     # Decay kernels and embeddings only; decaying normalisation scales and biases only hurts.
     optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
+    if soft_targets:
+        loss, accuracy = keras.losses.CategoricalCrossentropy(), keras.metrics.CategoricalAccuracy(name="accuracy")
+    else:
+        loss, accuracy = keras.losses.SparseCategoricalCrossentropy(), keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,11 +201,15 @@ def train_and_evaluate(
         else:
             featurize, classifier, text_model = build_scratch(config, texts, sequence_length)
         batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
+        training_texts, distillation = texts, {}
+        if config.teacher:
+            training_texts, distillation = distill.distillation_data(texts, config.teacher, config.teacher_weight)
         train_ds, validation_ds, test_ds = data.pipelines(
-            texts, featurize, batch_size=batch_size, seed=config.seed, sequence_length=sequence_length
+            training_texts, featurize, batch_size=batch_size, seed=config.seed, sequence_length=sequence_length
         )
         steps_per_epoch = math.ceil(len(texts.train[1]) / batch_size)
-        compile_model(classifier, config, steps_per_epoch, session.learning_rate(config.learning_rate, config.batch_size))
+        compile_model(classifier, config, steps_per_epoch, session.learning_rate(config.learning_rate, config.batch_size),
+                      soft_targets=bool(config.teacher))
         log.info("model %s: %s parameters, sequence length %d, dtype policy %s", config.model,
                  f"{classifier.count_params():,}", sequence_length, session.policy)
 
@@ -256,7 +264,7 @@ def train_and_evaluate(
                  "best_validation_accuracy": max(history.get("val_accuracy", [float("nan")])),
                  "train_examples": len(texts.train[1]), "validation_examples": len(texts.validation[1]),
                  "test_examples": len(texts.test[1]), "data_source": texts.source,
-                 "saved_model_max_abs_difference": check},
+                 "saved_model_max_abs_difference": check, **distillation},
         baselines=baseline_scores,
         history=history,
         skipped={"skipped": texts.skipped.to_dict(), "adjusted": texts.adjusted.to_dict()},
@@ -274,7 +282,8 @@ def describe(config: NLPConfig, sequence_length: int) -> str:
     """A short model description for results tables."""
     if config.model == "pretrained":
         return f"{config.checkpoint} fine-tuned (T={sequence_length})"
+    distilled = f", distilled (teacher weight {config.teacher_weight:g})" if config.teacher else ""
     if config.model == "lstm":
-        return f"BiLSTM {config.lstm_units}x2, emb {config.embedding_dim} (T={sequence_length})"
+        return f"BiLSTM {config.lstm_units}x2, emb {config.embedding_dim} (T={sequence_length}){distilled}"
     return (f"Transformer {config.num_layers}x(d={config.embedding_dim}, h={config.num_heads}, "
-            f"ff={config.feed_forward_dim}) (T={sequence_length})")
+            f"ff={config.feed_forward_dim}) (T={sequence_length}){distilled}")
