@@ -8,7 +8,8 @@ Presets (measured figures are in results/drug_discovery/ and the domain README):
   4-6.5 minutes on 2 CPU cores (ESOL, BBBP, FreeWilson; results/drug_discovery/). Issue
   targets (mean over 3 seeds): ESOL RMSE <= 0.90 scaffold / <= 0.65 random; BBBP ROC-AUC
   >= 0.72 scaffold / >= 0.94 random (the README says which are met).
-- ``full``: more epochs and a larger ensemble.
+- ``full``: 120 epochs in unbucketed batches of 32 (see ``size_buckets``), 3 replicates x 3
+  members: the preset for the reported random-split figures (about 4x the quick preset's time).
 """
 
 from __future__ import annotations
@@ -72,6 +73,12 @@ class DrugDiscoveryConfig(RunConfig):
     fingerprint_bits: int = option(2048, "Morgan fingerprint length.", minimum=64)
     baselines: bool = option(True, "Also train the baselines on the same splits: a random forest on Morgan bits and, for the MPNN, the fingerprint MLP.")
     forest_trees: int = option(500, "Trees of the random-forest baseline.", minimum=1)
+    size_buckets: bool = option(
+        False,
+        "Batch molecules with others of similar size (less padding, about 2x faster on BBBP). Off by "
+        "default: size-sorted batches train worse on properties that track size (ESOL, MPNN, 120 "
+        "epochs, one seed: test RMSE 0.70 with buckets, 0.65 without).",
+    )
     patience: int = option(0, "Stop a member after this many epochs without validation improvement (0: never).", minimum=0)
 
     @property
@@ -109,10 +116,14 @@ class DrugDiscoveryConfig(RunConfig):
 
     @classmethod
     def quick(cls) -> DrugDiscoveryConfig:
+        # Size-bucketed batches of 64 and 30 epochs: within 10 minutes on 2 cores, not the best model.
         return cls(preset="quick", epochs=30, batch_size=64, learning_rate=1e-3, hidden_units=64,
-                   ensemble_size=3, precision="float32")
+                   ensemble_size=3, size_buckets=True, precision="float32")
 
     @classmethod
     def full(cls) -> DrugDiscoveryConfig:
-        return cls(preset="full", epochs=60, batch_size=64, learning_rate=1e-3, hidden_units=96,
-                   ensemble_size=5, precision="float32")
+        # Four times the epochs in batches of 32 drawn at random (no size buckets): the recipe that
+        # reaches the issue's random-split targets (one member on ESOL seed 0: RMSE 0.86 at quick
+        # settings, 0.73 with 60 epochs unbucketed, 0.65 with 120).
+        return cls(preset="full", epochs=120, batch_size=32, learning_rate=1e-3, hidden_units=64,
+                   ensemble_size=3, size_buckets=False, precision="float32")

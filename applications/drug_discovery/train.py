@@ -151,11 +151,12 @@ def train_ensemble(config, kind, molecules, features, splits, *, seed, workdir, 
     global_train = features.global_features[train]
     global_mean, global_variance = (global_train.mean(axis=0), global_train.var(axis=0)) if global_train.shape[1] else (None, None)
     train_ds = data.pipeline(features, standardized, train, kind=kind, batch_size=config.batch_size, shuffle=True,
-                             seed=seed, replicas=replicas)
+                             seed=seed, replicas=replicas, bucket=config.size_buckets)
     validation_ds = data.pipeline(features, standardized, validation, kind=kind, batch_size=config.batch_size * 4,
-                                  replicas=replicas)
-    if kind == "mpnn":  # size-bucketed batches (see data.pipeline)
-        steps_per_epoch = data.batches_per_epoch([features.graphs[i].num_atoms for i in train], config.batch_size)
+                                  replicas=replicas, bucket=config.size_buckets)
+    if kind == "mpnn":  # size-bucketed batches vary in number (see data.pipeline)
+        steps_per_epoch = data.batches_per_epoch([features.graphs[i].num_atoms for i in train], config.batch_size,
+                                                 bucket=config.size_buckets)
     else:
         steps_per_epoch = math.ceil(len(train) / config.batch_size)
     members, first_history = [], {}

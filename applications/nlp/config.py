@@ -14,6 +14,9 @@ Presets (measured figures are in results/nlp/ and the domain README):
   fine-tuning MiniLM-L6 on all SST-2 training phrases (about 15 minutes here).
 - ``full``: 8 epochs with early stopping (from scratch); two epochs of fine-tuning (pretrained,
   target dev accuracy >= 0.90 within 60 minutes on 2 CPU cores).
+
+With ``--teacher PATH`` (a saved model, e.g. the fine-tuned MiniLM) a from-scratch model trains on
+the teacher's probabilities instead of the bare labels (knowledge distillation, see distill.py).
 """
 
 from __future__ import annotations

@@ -15,12 +15,13 @@ from tests.helpers import run_cli  # noqa: E402
 
 @pytest.fixture(scope="module")
 def regression_run(tmp_path_factory):
-    """The bundled FreeWilson set (offline default), random split, a few epochs: seconds."""
+    """The bundled FreeWilson set (offline default), random split, a few epochs: seconds. Size-bucketed
+    batches here; the notebook test trains with the default (unbucketed) batches."""
     base = tmp_path_factory.mktemp("drug_regression")
     run_cli(
         "run", "drug_discovery", "--preset", "smoke", "--dataset", "freewilson", "--split", "random",
         "--max-molecules", "300", "--epochs", "8", "--ensemble-size", "2", "--learning-rate", "0.003",
-        "--workdir", str(base / "work"), "--results-dir", str(base / "results"),
+        "--size-buckets", "--workdir", str(base / "work"), "--results-dir", str(base / "results"),
     )
     return base
 
@@ -44,6 +45,7 @@ def test_regression_run_learns_and_writes_results(regression_run):
     assert len(predictions) == 30 and (predictions["ensemble_spread"] >= 0).all()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["command"].startswith("keras-applied run drug_discovery --preset smoke")
+    assert "--size-buckets" in config["command"]
     assert (regression_run / "work" / "model.keras").exists()
 
 
