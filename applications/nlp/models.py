@@ -230,30 +230,27 @@ def predict_texts(model: keras.Model, texts: Sequence[str], batch_size: int = 25
 
 def _predict_length_sorted(task: keras.Model, texts: np.ndarray, batch_size: int, chunk: int = 4096) -> np.ndarray:
     """A keras-hub task's probabilities, batching texts of similar token length together and
-    trimming each batch to its longest text.
+    trimming each batch to its longest text (``data.trim_batch``, as in training).
 
     Padding every text to the full sequence length costs several times more on short texts
     (SST-2's phrases: median ~10 tokens of 64), which matters when a teacher labels a whole
     training set. The batches go through ``task.predict`` (one compiled function for every
-    length, as in training) with the preprocessor set aside, since they are tokenised already.
+    length) with the preprocessor set aside, since they are tokenised already.
     """
     import tensorflow as tf
+
+    from applications.nlp.data import trim_batch
 
     if not len(texts):
         return np.zeros((0, task.output_shape[-1]), dtype=np.float32)
     parts = [task.preprocessor(texts[start:start + chunk]) for start in range(0, len(texts), chunk)]
     features = {key: np.concatenate([ops.convert_to_numpy(part[key]) for part in parts]) for key in parts[0]}
-    lengths = features["padding_mask"].astype(bool).sum(axis=1)
-    order = np.argsort(lengths, kind="stable")
-
-    def batches():
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            longest = max(int(lengths[rows].max()), 1)
-            yield {key: value[rows, :longest] for key, value in features.items()}
-
-    signature = {key: tf.TensorSpec((None, None), tf.as_dtype(value.dtype)) for key, value in features.items()}
-    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
+    order = np.argsort(features["padding_mask"].astype(bool).sum(axis=1), kind="stable")
+    dataset = (
+        tf.data.Dataset.from_tensor_slices({key: value[order] for key, value in features.items()})
+        .batch(batch_size)
+        .map(lambda batch: trim_batch(batch, None)[0])
+    )
     preprocessor, task.preprocessor = task.preprocessor, None
     try:
         sorted_probabilities = task.predict(dataset, verbose=0)
