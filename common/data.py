@@ -4,6 +4,7 @@ Every domain resolves a dataset the same way (see CONVENTIONS.md, "Data sources,
 
 1. a local folder the user names (``--data-dir`` or $KERAS_APPLIED_DATA_DIR), holding the dataset
    in its canonical published format, either directly or under ``<domain>/<name>`` or ``<name>``;
+   then the copy the repository ships under ``data/<domain>/<name>/`` (same layout, with MANIFEST);
 2. the standard online source (TensorFlow Datasets, or an official URL checked by SHA-256), cached;
 3. a real dataset that ships inside an installed dependency, as the offline default.
 
@@ -22,6 +23,7 @@ import logging
 import os
 import socket
 import struct
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,8 @@ __all__ = [
     "is_online",
     "load_tfds",
     "download",
+    "unreadable",
+    "read_bytes",
     "read_idx",
     "read_table",
     "require_columns",
@@ -103,29 +107,52 @@ def find_dataset_dir(
     required: Sequence[str],
     domain: str | None = None,
 ) -> Path:
-    """The folder under ``data_dir`` that holds all ``required`` files (globs allowed).
+    """The folder that holds all ``required`` files (globs allowed) for one dataset.
 
-    Looks in ``data_dir`` itself, then ``data_dir/<domain>/<name>`` and ``data_dir/<name>`` for
-    each of ``names``, so users may point at the dataset folder or at a parent of many. Raises
+    Looks under the folder the user named (``data_dir``, else $KERAS_APPLIED_DATA_DIR) first, then
+    under the copy the repository ships (``data/``, see :func:`common.paths.shipped_data_dir`).
+    Under each root it tries the root itself, then ``<root>/<domain>/<name>`` and ``<root>/<name>``
+    for each of ``names``, so users may point at the dataset folder or at a parent of many. Raises
     :class:`SourceUnavailable` naming the folders searched and the files expected.
     """
-    root = paths.data_dir(data_dir)
-    if root is None:
-        raise SourceUnavailable(f"no local folder given (--data-dir or ${paths.DATA_DIR_ENV}).")
-    if not root.exists():
-        raise SourceUnavailable(f"the data folder {str(root)!r} does not exist.")
-    candidates = [root]
-    for name in names:
-        if domain:
-            candidates.append(root / domain / name)
-        candidates.append(root / name)
-    for folder in candidates:
-        if folder.is_dir() and all(any(folder.glob(pattern)) for pattern in required):
-            return folder
-    raise SourceUnavailable(
-        f"none of {[str(c) for c in candidates if c.exists()] or [str(root)]} holds "
-        f"{list(required)}."
-    )
+    user_root = paths.data_dir(data_dir)
+    shipped_root = paths.shipped_data_dir()
+    searched: list[str] = []
+    for root in (user_root, shipped_root):
+        if root is None:
+            continue
+        if not root.exists():
+            searched.append(f"{str(root)!r} (does not exist)")
+            continue
+        candidates = [root]
+        for name in names:
+            if domain:
+                candidates.append(root / domain / name)
+            candidates.append(root / name)
+        for folder in candidates:
+            if _is_readable_dir(folder) and all(any(folder.glob(pattern)) for pattern in required):
+                if root is shipped_root and user_root is not None:
+                    log.warning("%s not found under %s; using the copy the repository ships at %s.",
+                                names[0] if names else "the dataset", user_root, folder)
+                elif root is shipped_root:
+                    log.info("reading the copy the repository ships at %s", folder)
+                return folder
+        searched.extend(str(c) for c in candidates if c.exists())
+        if not any(c.exists() for c in candidates):
+            searched.append(str(root))
+    if user_root is None and shipped_root is None:
+        raise SourceUnavailable(
+            f"no local folder given (--data-dir or ${paths.DATA_DIR_ENV}) and no shipped data/ folder."
+        )
+    raise SourceUnavailable(f"none of {searched} holds {list(required)}.")
+
+
+def _is_readable_dir(folder: Path) -> bool:
+    """A folder we may list (a folder without read permission is skipped, not a traceback)."""
+    try:
+        return folder.is_dir() and os.access(folder, os.R_OK | os.X_OK)
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=16)
@@ -199,10 +226,14 @@ def download(url: str, sha256: str | None, *, cache_subdir: str, filename: str |
 class Skipped:
     """Counts of input rows/files skipped (or repaired), by reason, with a few examples each.
 
-    Recorded in metrics.json under ``"skipped"`` and logged, so nothing is dropped silently.
+    ``verb`` says what happened to the counted items, for the log: ``"skipped"`` (not used) or,
+    for items that were changed and still used, ``"adjusted"`` / ``"repaired"``, so a resized
+    image is never logged as skipped. Recorded in metrics.json (under ``"skipped"``, beside its
+    ``"adjusted"`` / ``"repaired"`` twin) and logged, so nothing is dropped silently.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, verb: str = "skipped") -> None:
+        self.verb = verb
         self.counts: collections.Counter[str] = collections.Counter()
         self.examples: dict[str, list[str]] = collections.defaultdict(list)
 
@@ -234,12 +265,56 @@ class Skipped:
     def log(self, what: str) -> None:
         for reason, count in sorted(self.counts.items()):
             examples = ", ".join(self.examples.get(reason, [])[:3])
-            log.warning("%s: skipped %d (%s)%s", what, count, reason, f": {examples}" if examples else "")
+            log.warning("%s: %s %d (%s)%s", what, self.verb, count, reason, f": {examples}" if examples else "")
+
+
+def adjusted() -> Skipped:
+    """A :class:`Skipped` for items that were changed to fit (resized, converted) and still used."""
+    return Skipped("adjusted")
+
+
+def repaired() -> Skipped:
+    """A :class:`Skipped` for values that were repaired (filled, merged) and still used."""
+    return Skipped("repaired")
 
 
 # ---------------------------------------------------------------------------------------------
 # Readers for canonical formats
 # ---------------------------------------------------------------------------------------------
+def _os_reason(error: OSError) -> str:
+    """What went wrong, in a few words, for a message that already names the path."""
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    if isinstance(error, IsADirectoryError):
+        return "it is a folder, not a file"
+    if isinstance(error, NotADirectoryError):
+        return "it is a file, not a folder"
+    if isinstance(error, FileNotFoundError):
+        return "it does not exist"
+    return (error.strerror or str(error) or type(error).__name__).strip().rstrip(".")
+
+
+def unreadable(path: str | os.PathLike, error: OSError, expected: str) -> DataError:
+    """A one-line :class:`DataError` for a file or folder the operating system would not read."""
+    return DataError(f"Cannot read {str(path)!r} ({_os_reason(error)}); expected {expected}.")
+
+
+def read_bytes(path: str | os.PathLike, expected: str = "a readable file") -> bytes:
+    """The bytes of a file; an unreadable path (permission, a folder, missing) is a DataError."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise unreadable(path, error, expected) from error
+
+
+def is_dir(path: str | os.PathLike) -> bool:
+    """``Path.is_dir`` that answers False instead of raising for a path it may not look at."""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
+
+
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -260,8 +335,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
                 raise DataError(f"{path}: unknown IDX element type 0x{type_code:02x}.")
             shape = struct.unpack(f">{rank}I", handle.read(4 * rank))
             data = np.frombuffer(handle.read(), dtype=_IDX_DTYPES[type_code])
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise DataError(f"Cannot read IDX file {path}: {error}") from error
+    except OSError as error:  # permission, a folder, a corrupt gzip stream (BadGzipFile)
+        raise DataError(f"Cannot read IDX file {str(path)!r} ({_os_reason(error)}); expected an IDX file "
+                        "(MNIST layout, optionally .gz).") from error
+    except (EOFError, struct.error, zlib.error) as error:
+        raise DataError(f"{str(path)!r} is a truncated or corrupt IDX file ({error}).") from error
     expected = int(np.prod(shape))
     if data.size != expected:
         raise DataError(f"{path}: header says shape {shape} ({expected} values); file holds {data.size}.")
@@ -293,16 +371,31 @@ def read_table(
     import pandas as pd
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"Expected a CSV/TSV file; {str(path)!r} does not exist or is not a file.")
+    expected = "a CSV/TSV file (a header row, then one row per record)"
+    try:
+        if path.is_dir():
+            raise DataError(f"Expected {expected}; {str(path)!r} is a folder.")
+        if not path.is_file():
+            raise DataError(f"Expected {expected}; {str(path)!r} does not exist or is not a file.")
+        with open(path, "rb") as handle:
+            start = handle.read(8192)
+    except OSError as error:
+        raise unreadable(path, error, expected) from error
+    if b"\x00" in start:
+        raise DataError(f"{str(path)!r} is not text (it holds NUL bytes: a binary file, or UTF-16); expected "
+                        f"{expected}, UTF-8 encoded.")
     if delimiter is None:
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding_errors="replace", **read_csv_kwargs)
     except pd.errors.EmptyDataError as error:
         raise DataError(f"{path} is empty: expected a header row and data rows.") from error
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"Cannot parse {path} as delimited text ({delimiter!r}): {error}") from error
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        # ValueError: e.g. a dtype or usecols that the file's columns cannot satisfy.
+        reason = " ".join(str(error).split())  # pandas' messages end in newlines: keep one line
+        raise DataError(f"Cannot parse {path} as delimited text ({delimiter!r}): {reason}") from error
+    except OSError as error:
+        raise unreadable(path, error, expected) from error
     if frame.empty:
         raise DataError(f"{path} has a header but no data rows.")
     require_columns(frame.columns, required, str(path))
@@ -329,22 +422,30 @@ def list_class_folders(
     """
     root = Path(root)
     expected = f"a folder of class subfolders (root/<class>/*{'|*'.join(extensions)})"
-    if not root.is_dir():
-        raise DataError(f"Expected {expected}; {str(root)!r} is not a folder.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        if not root.is_dir():
+            raise DataError(f"Expected {expected}; {str(root)!r} is not a folder.")
+        with os.scandir(root) as scan:
+            entries = sorted((Path(entry.path), entry.is_dir()) for entry in scan)
+    except OSError as error:
+        raise unreadable(root, error, expected) from error
+    class_dirs = [path for path, directory in entries if directory and not path.name.startswith(".")]
     if not class_dirs:
-        found = sorted(p.name for p in root.iterdir())[:10]
+        found = [path.name for path, _ in entries][:10]
         raise DataError(f"Expected {expected}; {str(root)!r} has no subfolders (found: {found}).")
     extensions = tuple(e.lower() for e in extensions)
     skipped = Skipped()
     files, labels, names = [], [], []
     for class_dir in class_dirs:
-        members = sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        members, unreadable_folders = _files_under(class_dir)
+        for folder in unreadable_folders:
+            skipped.add("unreadable folder (permission denied or gone)", folder.relative_to(root))
         usable = [p for p in members if p.suffix.lower() in extensions]
-        for other in set(members) - set(usable):
+        for other in sorted(set(members) - set(usable)):
             skipped.add(f"not one of {list(extensions)}", other.relative_to(root))
         if not usable:
-            skipped.add("empty class folder", class_dir.name)
+            if class_dir not in unreadable_folders:
+                skipped.add("empty class folder", class_dir.name)
             continue
         labels += [len(names)] * len(usable)
         names.append(class_dir.name)
@@ -356,6 +457,22 @@ def list_class_folders(
         )
     skipped.log(f"files under {root}")
     return ClassFolder(files, np.asarray(labels, dtype=np.int32), names, skipped)
+
+
+def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(the visible files anywhere under ``folder``, sorted; the folders that could not be listed).
+
+    ``Path.rglob`` silently leaves out a subfolder it may not read; here each one is reported, so
+    the caller can count it instead of training on part of the data without a word.
+    """
+    failed: list[Path] = []
+    files: list[Path] = []
+    for parent, _, names in os.walk(folder, onerror=lambda error: failed.append(Path(error.filename or folder))):
+        for name in names:
+            path = Path(parent) / name
+            if not name.startswith(".") and path.is_file():
+                files.append(path)
+    return sorted(files), failed
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,12 +15,26 @@ CACHE_DIR_ENV = "KERAS_APPLIED_CACHE_DIR"
 WORK_DIR_ENV = "KERAS_APPLIED_WORK_DIR"
 RESULTS_DIR_ENV = "KERAS_APPLIED_RESULTS_DIR"
 OFFLINE_ENV = "KERAS_APPLIED_OFFLINE"
+# Set to 1 to ignore the repository's data/ folder (tests of the other sources; a user who wants
+# only their own folder or the online source).
+NO_SHIPPED_DATA_ENV = "KERAS_APPLIED_NO_SHIPPED_DATA"
+# The datasets the recorded results use ship in the repository (data/<domain>/<name>/ with a
+# MANIFEST.md each), so a fresh clone reproduces them offline.
+SHIPPED_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     """The local data folder: the ``--data-dir`` flag, else $KERAS_APPLIED_DATA_DIR, else None."""
     value = explicit if explicit not in (None, "") else os.environ.get(DATA_DIR_ENV)
     return Path(value).expanduser() if value else None
+
+
+def shipped_data_dir() -> Path | None:
+    """The repository's own ``data/`` folder, or None (an installed wheel without it, or
+    $KERAS_APPLIED_NO_SHIPPED_DATA set)."""
+    if os.environ.get(NO_SHIPPED_DATA_ENV, "") not in ("", "0"):
+        return None
+    return SHIPPED_DATA_DIR if SHIPPED_DATA_DIR.is_dir() else None
 
 
 def cache_dir(*parts: str) -> Path:

@@ -381,6 +381,9 @@ def train_and_evaluate(
         "targets": _targets(game, agent, config),
         "training": {
             "iterations": state["iteration"],
+            "iterations_asked": config.iterations,
+            # "iterations" (the preset's count was reached) or "wall-time cap" (--max-training-minutes).
+            "stopped_by": "iterations" if state["iteration"] >= config.iterations else "wall-time cap",
             "best_iteration": state["best_iteration"],
             "promotions": sum(row["promoted"] for row in plays),
             "selfplay_games": sum(row["games"] for row in plays),

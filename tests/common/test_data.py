@@ -144,3 +144,37 @@ def test_skipped_counts_and_examples():
     for i in range(7):
         skipped.add("bad row", f"row {i}")
     assert skipped.total() == 7 and len(skipped.to_dict()["bad row"]["examples"]) == 5
+
+
+def test_shipped_data_is_found_after_the_users_folder(tmp_path, monkeypatch):
+    """A fresh clone reads data/<domain>/<name>/; a folder the user names still comes first."""
+    from common import paths
+
+    monkeypatch.delenv(paths.NO_SHIPPED_DATA_ENV, raising=False)
+    monkeypatch.delenv(paths.DATA_DIR_ENV, raising=False)
+    shipped = paths.SHIPPED_DATA_DIR / "vision" / "fashion-mnist"
+    assert shipped.is_dir(), "the repository ships Fashion-MNIST under data/vision/fashion-mnist"
+    found = data.find_dataset_dir(None, ["fashion-mnist"], ["train-images-idx3-ubyte*"], "vision")
+    assert found == shipped
+    # The user's folder wins when it holds the files.
+    own = tmp_path / "vision" / "fashion-mnist"
+    own.mkdir(parents=True)
+    (own / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    assert data.find_dataset_dir(tmp_path, ["fashion-mnist"], ["train-images-idx3-ubyte*"], "vision") == own
+    # ... and when it does not, the shipped copy is used (with a warning), not an error.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert data.find_dataset_dir(empty, ["fashion-mnist"], ["train-images-idx3-ubyte*"], "vision") == shipped
+    # Hidden on request: then the error names what was searched.
+    monkeypatch.setenv(paths.NO_SHIPPED_DATA_ENV, "1")
+    with pytest.raises(data.SourceUnavailable, match="does not exist"):
+        data.find_dataset_dir(tmp_path / "missing", ["fashion-mnist"], ["train-images-idx3-ubyte*"], "vision")
+
+
+def test_every_shipped_dataset_has_a_manifest():
+    from common import paths
+
+    folders = [p for p in paths.SHIPPED_DATA_DIR.glob("*/*") if p.is_dir()]
+    assert len(folders) >= 11
+    for folder in folders:
+        assert (folder / "MANIFEST.md").is_file(), f"{folder} has no MANIFEST.md"
