@@ -11,17 +11,13 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import importlib
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from applications import registry
+from common import cli
 
 SUBCOMMAND_MODULES = {"run": "__main__", "predict": "predict", "play": "play", "benchmark": "benchmark"}
 
@@ -43,52 +39,6 @@ def _call_domain(subcommand: str, domain_name: str, argv: Sequence[str]) -> int:
     return importlib.import_module(module_name).main(list(argv)) or 0
 
 
-def _run_all(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="keras-applied run all",
-        description="Train every domain's preset on the data each can find, then print a summary.",
-    )
-    parser.add_argument("--preset", default="quick", choices=["quick", "full"],
-                        help="Preset for every domain (the smoke presets are for tests: run one domain with them).")
-    parser.add_argument("--data-dir", default=None, help="Local data folder (parent of <domain>/<dataset>/); default $KERAS_APPLIED_DATA_DIR.")
-    parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
-    parser.add_argument("--domains", nargs="+", default=None, help="Only these domains (default: all).")
-    args = parser.parse_args(argv)
-
-    from common import report
-
-    names = args.domains or list(registry.domains())
-    outcomes = []
-    started = time.time()
-    for name in names:
-        domain = registry.get(name)
-        missing = domain.missing_requirements()
-        if missing:
-            outcomes.append((name, "", f"skipped: needs pip install 'keras-applied[{domain.extra}]'"))
-            continue
-        for extra_args in domain.run_all:
-            command = [sys.executable, "-m", domain.module, *extra_args, "--preset", args.preset]
-            if args.data_dir:
-                command += ["--data-dir", args.data_dir]
-            if args.results_dir:
-                command += ["--results-dir", args.results_dir]
-            print(f"\n=== {' '.join(command[2:])}", flush=True)
-            run_started = time.time()
-            code = subprocess.call(command, env=os.environ.copy())
-            outcomes.append((name, " ".join(extra_args), "ok" if code == 0 else f"failed (exit {code})"))
-            print(f"=== {name} {' '.join(extra_args)}: exit {code} after {time.time() - run_started:.0f} s", flush=True)
-
-    print("\nSummary")
-    for name, extra_args, status in outcomes:
-        print(f"  {name:<16} {extra_args:<30} {status}")
-    fresh = [
-        row for row in report.collect(args.results_dir)
-        if Path(row["path"], "metrics.json").stat().st_mtime >= started and row["run"].startswith(args.preset)
-    ]
-    print(report.markdown_table(fresh, report.SUMMARY_COLUMNS))
-    return 0 if all(status == "ok" or status.startswith("skipped") for *_, status in outcomes) else 1
-
-
 def _list() -> int:
     from common.config import PRESETS
 
@@ -105,7 +55,7 @@ def _list() -> int:
 
 
 def _report(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="keras-applied report", description="Regenerate the README results tables from results/.")
+    parser = cli.ArgumentParser(prog="keras-applied report", description="Regenerate the README results tables from results/.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     parser.add_argument("--root", default=".", help="Project root holding README.md and applications/.")
     args = parser.parse_args(argv)
@@ -135,11 +85,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{', all' if command == 'run' else ''}) first.", file=sys.stderr)
             return 2
         if command == "run" and rest[0] == "all":
-            return _run_all(rest[1:])
+            from applications import run_all
+
+            return run_all.main(rest[1:])
+        if command != "run" and not {"-h", "--help"} & set(rest):
+            cli.configure_process()
+            cli.import_backend_quietly()
         return _call_domain(command, rest[0], rest[1:])
     print(f"keras-applied: unknown command {command!r}.\n\n{__doc__.strip()}", file=sys.stderr)
     return 2
 
 
+def entry_point() -> int:
+    """The console script: ``main`` with Ctrl-C answered by one line and exit status 130."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("\nkeras-applied: interrupted (Ctrl-C); results of an unfinished run are not written, "
+              "and a run started again with the same --workdir resumes from its last backup.", file=sys.stderr)
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry_point())

@@ -26,6 +26,9 @@ class Domain:
     requires: tuple[str, ...] = ()  # import names that must be present to run it
     # Argument lists `keras-applied run all` runs, one run each (after --preset and --data-dir).
     run_all: tuple[tuple[str, ...], ...] = ((),)
+    # Flags appended to a `run all` run whose dataset cannot be found: the domain's embedded
+    # default (a dataset inside an installed dependency). Empty: such a run is skipped, and said.
+    fallback: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -19,7 +20,15 @@ from common import errors, paths
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with 'did you mean' for misspelt flags and a non-zero exit on errors."""
+    """argparse with 'did you mean' for misspelt flags and a non-zero exit on errors.
+
+    Abbreviated flags are refused (``--epoch`` is not ``--epochs``): a prefix that happens to be
+    unique today would silently change meaning when a flag is added.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> typing.NoReturn:
         if "unrecognized arguments" in message:
@@ -32,17 +41,75 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def configure_process() -> None:
+VERBOSE_ENV = "KERAS_APPLIED_VERBOSE"
+# Exit status of a run that failed only for want of its dataset (`run all` then falls back).
+EXIT_DATA_NOT_FOUND = 3
+
+# TensorFlow's C++ start-up lines, printed before its logging honours TF_CPP_MIN_LOG_LEVEL.
+_STARTUP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+\s+\d+ (port|cudart_stub|cuda_platform|cuda_executor|cpu_feature_guard|"
+    r"cuda_dnn|cuda_fft|cuda_blas|cuda_diagnostics)\.cc:\d+\].*"
+    r"|To enable the following instructions: .*|.*rebuild TensorFlow with the appropriate compiler flags\.)$"
+)
+
+
+def configure_process(verbose: bool | None = None) -> None:
     """Process-wide settings for a command-line entry point (never done on import).
 
-    INFO logging for keras_applied loggers, and TensorFlow's C++ log noise down to warnings.
+    INFO logging for keras_applied loggers, and TensorFlow's C++ log noise hidden unless
+    ``verbose`` (``--verbose`` or $KERAS_APPLIED_VERBOSE=1).
     """
     import logging
     import os
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    if not is_verbose():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("keras_applied").setLevel(logging.INFO)
+
+
+def is_verbose() -> bool:
+    import os
+
+    return os.environ.get(VERBOSE_ENV, "") not in ("", "0")
+
+
+def import_backend_quietly() -> None:
+    """Import Keras and its backend with TensorFlow's C++ start-up lines filtered out.
+
+    TensorFlow prints oneDNN/CUDA notices (and a cuInit error on machines without a GPU) through
+    absl before its log level applies, so they are caught at the file-descriptor level while the
+    backend starts, and every other line is passed on to stderr unchanged. Does nothing when
+    verbose, or when Keras is already imported.
+    """
+    import os
+    import tempfile
+
+    if is_verbose() or "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                tf.config.list_physical_devices()  # the cuInit attempt happens here
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode("utf-8", "replace")
+    kept = [line for line in text.splitlines() if line.strip() and not _STARTUP_NOISE.match(line)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
 
 
 def _flag(name: str) -> str:
@@ -135,6 +202,11 @@ def build_parser(config_cls: type, prog: str, description: str) -> ArgumentParse
         default=None,
         help=f"Root of the results tree. Default: ${paths.RESULTS_DIR_ENV} or ./results.",
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"Show TensorFlow's C++ start-up logs (hidden by default; also ${VERBOSE_ENV}=1).",
+    )
     add_config_arguments(parser, config_cls)
     return parser
 
@@ -171,10 +243,12 @@ def run_main(
     configure_process()
     parser = build_parser(config_cls, prog, description)
     args = parser.parse_args(argv)
+    configure_process(verbose=args.verbose)
     try:
         cfg = config_from_args(config_cls, args)
     except config_lib.ConfigError as error:
         parser.error(str(error))
+    import_backend_quietly()
     if isinstance(train_and_evaluate, str):
         import importlib
 
@@ -182,7 +256,14 @@ def run_main(
         train_and_evaluate = getattr(importlib.import_module(module), function)
     try:
         train_and_evaluate(cfg, workdir=args.workdir, results_dir=args.results_dir)
+    except errors.DataNotFoundError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_DATA_NOT_FOUND
     except errors.UserInputError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted (Ctrl-C); no results written. Running the same command again "
+              "resumes from the last backup in its --workdir.", file=sys.stderr)
+        return 130
     return 0

@@ -126,9 +126,9 @@ for entry, label in zip(predict.predict_files(metrics["model_path"], files, top_
 # %% [markdown]
 # ## Where to go next
 #
-# - `keras-applied run speech --protocol loso --data-dir ../shared/data`: train on five FSDD
+# - `keras-applied run speech --protocol loso`: train on five FSDD
 #   speakers, test on the sixth, for each speaker.
-# - `keras-applied run speech --protocol transfer --data-dir ../shared/data`: pretrain on
+# - `keras-applied run speech --protocol transfer`: pretrain on
 #   synthesized digits, fine-tune on 1, 5, 20 or all real clips per digit, against training from
 #   scratch.
 # - `--architecture transformer` swaps the CNN for a small Transformer encoder;

@@ -169,7 +169,7 @@ display(Image(filename=os.path.join(anomalies["results_dir"], "plots", "injected
 # %% [markdown]
 # ## Where to go next
 #
-# - `keras-applied run forecasting --preset full --data-dir ../shared/data` trains all three
+# - `keras-applied run forecasting --preset full` trains all three
 #   models on PM2.5 (and their mean), each reported beside the four baselines.
 # - `--dataset csv --csv-path FILE --time-column C --target-columns Y` forecasts your own series;
 #   `--frequency h` resamples irregular timestamps.

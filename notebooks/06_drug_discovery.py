@@ -148,7 +148,7 @@ for entry in predict.predict_smiles(metrics["model_path"], ["CC(=O)Nc1ccc(O)cc1"
 # %% [markdown]
 # ## Where to go next
 #
-# - `keras-applied run drug_discovery --preset quick --dataset bbbp --data-dir ../shared/data`
+# - `keras-applied run drug_discovery --preset quick --dataset bbbp`
 #   trains the blood-brain-barrier classifier; `--split random` gives the (optimistic) random-split
 #   figures.
 # - `--dataset csv --csv-path my.csv --target-columns assay1 assay2` trains on your own data;

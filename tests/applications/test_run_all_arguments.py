@@ -27,3 +27,18 @@ def test_run_all_arguments_make_valid_configs(name, extra, preset):
     parser = cli.build_parser(config_cls, f"keras-applied run {name}", "")
     config = cli.config_from_args(config_cls, parser.parse_args([*extra, "--preset", preset]))
     assert config.preset == preset
+
+
+FALLBACK_CASES = [
+    (name, extra, preset)
+    for name, domain in registry.domains().items() if domain.fallback
+    for extra in domain.run_all
+    for preset in ("quick", "full")
+]
+
+
+@pytest.mark.parametrize(("name", "extra", "preset"), FALLBACK_CASES,
+                         ids=[f"{n}-{'_'.join(e) or 'default'}-{p}" for n, e, p in FALLBACK_CASES])
+def test_run_all_fallback_arguments_make_valid_configs(name, extra, preset):
+    """The embedded-default rerun (the run's flags + the domain's fallback) is a valid config too."""
+    test_run_all_arguments_make_valid_configs(name, (*extra, *registry.get(name).fallback), preset)
