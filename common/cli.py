@@ -246,8 +246,9 @@ def run_main(
     configure_process(verbose=args.verbose)
     try:
         cfg = config_from_args(config_cls, args)
-    except config_lib.ConfigError as error:
-        parser.error(str(error))
+    except config_lib.ConfigError as error:  # one line, not the whole usage (that is --help)
+        print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
+        return 2
     import_backend_quietly()
     if isinstance(train_and_evaluate, str):
         import importlib

@@ -16,34 +16,83 @@ Presets are classmethods named after :data:`PRESETS` (``smoke``, ``quick``, ``fu
             return cls(preset="quick", epochs=8)
 
     cfg = VisionConfig.from_preset("quick", width=48)
+
+A preset may depend on a few fields named in ``PRESET_SELECTORS`` (nlp's quick preset trains 10
+epochs on the small SMS spam set, 4 on SST-2): :meth:`RunConfig.preset_for` builds the preset for
+their values, and both :meth:`from_preset` and :meth:`overrides_from_preset` use it.
+
+Every run is filed under ``results/<domain>/<dataset>/<run>/`` (:mod:`common.results`):
+
+- ``<dataset>`` is the built-in dataset's name, or for the user's own file or folder its name
+  (:meth:`RunConfig.dataset_folder`: ``--data-file ~/x/reviews.csv`` gives ``reviews``);
+- ``<run>`` is the domain's ``<preset>[-<variant>]`` (the model, backbone, task ... it trains;
+  each domain's ``train.run_name``) followed by :meth:`RunConfig.run_suffix`: nothing for the
+  preset itself, the fields changed from the preset (``quick-epochs10-lr0.0003``), a short hash
+  of them when that would be long, or ``--run-tag TAG`` when given (``quick-transformer-TAG``).
+
+So two commands that run different experiments never share a folder, and the same command always
+finds its own. Each field has a ``role`` that says whether it takes part:
+
+- ``experiment`` (the default): changes what the run computes; named when changed.
+- ``setting``: where files are or how the run executes (``data_dir``, ``precision``,
+  ``distribute``, ``backup_steps``, ``run_tag``): never named, never tells two runs apart.
+  ``precision`` is one: a dtype policy changes the numbers only by rounding, ``auto`` already
+  picks a different policy per machine, and environment.json records the policy a run used.
+- ``data``: the user's own data file (``--data-file``, ``--csv-path`` ...): names the dataset
+  folder instead of the run, and tells two runs apart.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import json
+import re
 import types
 import typing
-from typing import Any
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
 
+from common import paths
 from common.distribute import MODES as DISTRIBUTE_MODES
 from common.errors import ConfigError
 
-__all__ = ["PRESETS", "PRECISIONS", "ConfigError", "RunConfig", "option"]
+__all__ = ["PRESETS", "PRECISIONS", "ROLES", "ConfigError", "RunConfig", "option", "folder_name"]
 
 # Size of the run, smallest first: smoke (seconds, for tests), quick (minutes), full (the target).
 PRESETS = ("smoke", "quick", "full")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+# What a field is to a run's identity (see the module docstring).
+ROLES = ("experiment", "setting", "data")
+# A run-name suffix longer than this becomes a short hash of the changed fields.
+MAX_SUFFIX_LENGTH = 60
+# Short forms of the most common changed fields in run names (quick-epochs10-lr0.0003).
+_NAME_ABBREVIATIONS = {"learning_rate": "lr", "batch_size": "batch"}
+_UNSAFE_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-
-
-def option(default: Any, help: str, *, choices: tuple | None = None, minimum: float | None = None):
-    """A dataclass field with its help text and the values it accepts."""
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple | None = None,
+    minimum: float | None = None,
+    role: str = "experiment",
+):
+    """A dataclass field with its help text, the values it accepts and its ``role`` (in ROLES)."""
+    if role not in ROLES:
+        raise ValueError(f"option role must be one of {list(ROLES)}; received {role!r}.")
     return dataclasses.field(
-        default=default, metadata={"help": help, "choices": choices, "minimum": minimum}
+        default=default, metadata={"help": help, "choices": choices, "minimum": minimum, "role": role}
     )
+
+
+def folder_name(text: str) -> str:
+    """``text`` as one safe folder name: runs of characters outside [A-Za-z0-9._-] become '_',
+    leading dots are dropped (a dot folder is hidden, and skipped when results are listed)."""
+    return _UNSAFE_NAME_CHARACTERS.sub("_", str(text)).lstrip(".")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +107,7 @@ class RunConfig:
         None,
         "Local folder holding the dataset (or a parent folder of several); "
         "defaults to $KERAS_APPLIED_DATA_DIR.",
+        role="setting",
     )
     seed: int = option(0, "Random seed for weights, shuffling and splits.", minimum=0)
     epochs: int = option(10, "Passes over the training data.", minimum=1)
@@ -68,6 +118,7 @@ class RunConfig:
         "Dtype policy: 'auto' picks mixed_bfloat16 on CPUs with native bf16 and Ampere+ GPUs, "
         "mixed_float16 on Volta/Turing GPUs, float32 otherwise.",
         choices=PRECISIONS,
+        role="setting",
     )
     distribute: str = option(
         "none",
@@ -75,13 +126,24 @@ class RunConfig:
         "$TF_CONFIG; start them with python -m common.launch), 'data_parallel' (JAX, all devices), "
         "or 'none'. --batch-size stays the global batch.",
         choices=DISTRIBUTE_MODES,
+        role="setting",
     )
     backup_steps: int = option(
         0,
         "Also back up the training state every N optimizer steps (0: at epoch ends only); a run "
         "killed and started again with the same --workdir resumes from the last backup.",
         minimum=0,
+        role="setting",
     )
+    run_tag: str = option(
+        "",
+        "Name the run <preset>[-<variant>]-TAG instead of by the values it changes from the preset "
+        "(default: e.g. quick-epochs10-lr0.0003); letters, digits, '-', '_' and '.'.",
+        role="setting",
+    )
+
+    # Fields whose values pick the preset's other values (e.g. nlp's model and dataset); empty: none.
+    PRESET_SELECTORS: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         self.validate()
@@ -89,14 +151,22 @@ class RunConfig:
     # -- presets -------------------------------------------------------------------------
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> RunConfig:
-        """The named preset with ``overrides`` applied (each one validated)."""
+        """The named preset (for the selector values among ``overrides``) with ``overrides``
+        applied (each one validated)."""
         if name not in PRESETS:
             raise ConfigError(
                 f"Unknown preset {name!r}. Expected one of {list(PRESETS)}."
                 + _suggestion(name, PRESETS)
             )
-        base = getattr(cls, name)()
+        selectors = {key: overrides[key] for key in cls.PRESET_SELECTORS if key in overrides}
+        base = cls.preset_for(name, **selectors)
         return base.replace(**overrides) if overrides else base
+
+    @classmethod
+    def preset_for(cls, name: str, **selectors: Any) -> RunConfig:
+        """The preset ``name`` for these ``PRESET_SELECTORS`` values; subclasses with selectors
+        override it (the selector fields themselves need not be set in what it returns)."""
+        return getattr(cls, name)()
 
     @classmethod
     def smoke(cls) -> RunConfig:
@@ -148,6 +218,10 @@ class RunConfig:
                             f"{type(self).__name__}.{field.name} must be >= {minimum}; "
                             f"received {value!r}."
                         )
+        if self.run_tag and not re.fullmatch(r"[A-Za-z0-9._-]+", self.run_tag):
+            raise ConfigError(
+                f"--run-tag may hold only letters, digits, '-', '_' and '.'; received {self.run_tag!r}."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -156,16 +230,108 @@ class RunConfig:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     def overrides_from_preset(self) -> dict[str, Any]:
-        """Fields whose values differ from this config's preset (what a command line must say)."""
+        """Fields whose values differ from this config's preset (what a command line must say):
+        those that differ from the preset for its selector values, and the selectors that differ
+        from the plain preset."""
         if self.preset not in PRESETS:
             return {
                 f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "preset"
             }
-        base = getattr(type(self), self.preset)()
+        cls = type(self)
+        base = cls.preset_for(self.preset, **{key: getattr(self, key) for key in cls.PRESET_SELECTORS})
+        plain = getattr(cls, self.preset)()
         return {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
             if getattr(self, f.name) != getattr(base, f.name)
+            or (f.name in cls.PRESET_SELECTORS and getattr(self, f.name) != getattr(plain, f.name))
+        }
+
+    # -- where a run is filed ------------------------------------------------------------
+    def roles(self) -> dict[str, str]:
+        """Each field's role (see ROLES)."""
+        return {f.name: f.metadata.get("role", "experiment") for f in dataclasses.fields(self)}
+
+    def experiment_overrides(self, named: Iterable[str] = ()) -> dict[str, Any]:
+        """The experiment fields changed from the preset that the run name must spell out:
+        neither settings nor data paths, not the dataset (the results folder above the run
+        names it), and not the ``named`` fields the domain's ``<preset>-<variant>`` already says."""
+        roles = self.roles()
+        skip = {"preset", "dataset", *named}
+        changed = self.overrides_from_preset() if self.preset in PRESETS else self._changed_from_defaults()
+        return {
+            name: value for name, value in sorted(changed.items())
+            if roles.get(name) == "experiment" and name not in skip
+        }
+
+    def run_suffix(self, named: Iterable[str] = ()) -> str:
+        """What follows ``<preset>[-<variant>]`` in the run's folder name: '' for the preset itself,
+        ``-<run_tag>`` when one is given, else the changed fields in sorted order
+        (``-epochs10-lr0.0003-widths32-64-128``), or ``-cfg<hash>`` of them when that would pass
+        MAX_SUFFIX_LENGTH characters (metrics.json lists them under ``overrides``)."""
+        if self.run_tag:
+            return f"-{self.run_tag}"
+        changed = self.experiment_overrides(named)
+        if not changed:
+            return ""
+        suffix = "-".join(_name_part(name, value) for name, value in changed.items())
+        if len(suffix) > MAX_SUFFIX_LENGTH:
+            canonical = json.dumps({k: _plain(v) for k, v in changed.items()}, sort_keys=True)
+            suffix = "cfg" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+        return f"-{suffix}"
+
+    def run_name(self, *variant: str, named: Iterable[str] = ()) -> str:
+        """``<preset>[-<variant>...]`` plus :meth:`run_suffix`; ``named``: the fields the variant
+        parts spell (e.g. ``("backbone",)`` for ``quick-efficientnet_b0``)."""
+        return "-".join([self.preset, *(part for part in variant if part)]) + self.run_suffix(named)
+
+    def user_data(self) -> str | None:
+        """The user's own data this run reads: the first ``data`` field that is set, or the data
+        folder of ``--dataset folder``; None for a named dataset."""
+        roles = self.roles()
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if roles[field.name] == "data" and value:
+                return str(value)
+        if self.dataset == "folder":
+            folder = paths.data_dir(self.data_dir)
+            return str(folder) if folder else None
+        return None
+
+    def dataset_folder(self, loaded_name: str) -> str:
+        """The results (and work) folder of this run's data: ``loaded_name`` (the dataset the
+        loader resolved, e.g. 'sst2' for 'auto') for a named dataset; for the user's own file its
+        stem, for a folder its name (``reviews`` for ~/x/reviews.csv), as a safe folder name, with
+        ``-<dataset>`` added where it would be mistaken for a named dataset (``sst2-csv``)."""
+        source = self.user_data()
+        if not source:
+            return loaded_name
+        path = Path(source).expanduser()
+        if path.name in ("", ".", ".."):
+            path = path.resolve()
+        name = folder_name(path.name if path.is_dir() else path.stem) or "data"
+        field = next((f for f in dataclasses.fields(self) if f.name == "dataset"), None)
+        if field is not None and name in (field.metadata.get("choices") or ()):
+            name = f"{name}-{self.dataset}"
+        return name
+
+    def experiment_values(self) -> dict[str, Any]:
+        """Every field that tells two experiments apart, as JSON values: what config.json must
+        match for a run to replace another in place. All but the settings, and but ``dataset``:
+        the folder above the run names the dataset ('auto' that found ESOL is ESOL); the user's
+        own data is compared by its ``data`` fields, and by --data-dir for ``--dataset folder``."""
+        roles = self.roles()
+        values = {name: getattr(self, name) for name, role in roles.items() if role != "setting" and name != "dataset"}
+        if self.dataset == "folder":
+            values["data_dir"] = self.data_dir
+        return {name: _plain(value) for name, value in values.items()}
+
+    def _changed_from_defaults(self) -> dict[str, Any]:
+        """For a config built without a preset: the fields that differ from the class defaults."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        return {
+            name: getattr(self, name) for name, default in defaults.items()
+            if name != "preset" and getattr(self, name) != default
         }
 
     def command(self, domain: str) -> str:
@@ -180,6 +346,32 @@ class RunConfig:
             elif value is not None:
                 parts += [flag, str(value)]
         return " ".join(parts)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists (as config.json holds them)."""
+    return [_plain(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def _name_value(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "-".join(_name_value(v) for v in value) if value else "none"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return folder_name(str(value))
+
+
+def _name_part(name: str, value: Any) -> str:
+    """One changed field in a run name: epochs10, lr0.0003, widths32-64-128, no_augment,
+    lr_schedule_linear (an underscore where the value starts with a letter)."""
+    short = _NAME_ABBREVIATIONS.get(name, name)
+    if isinstance(value, bool):
+        return short if value else f"no_{short}"
+    text = _name_value(value)
+    return f"{short}_{text}" if not text or text[0].isalpha() else f"{short}{text}"
 
 
 def fields_of(config_cls: type) -> list[dataclasses.Field]:

@@ -44,6 +44,7 @@ __all__ = [
     "is_online",
     "load_tfds",
     "download",
+    "describe_os_error",
     "unreadable",
     "read_bytes",
     "read_idx",
@@ -94,6 +95,16 @@ def resolve(dataset: str, sources: Sequence[Source]) -> tuple[Any, str]:
         except SourceUnavailable as why:
             reasons.append(f"  - {source.kind}: {why} To use it: {source.how}")
             continue
+        except OSError as error:
+            if error.filename is None:  # no file involved: a network failure; try the next source
+                reasons.append(f"  - {source.kind}: failed ({describe_os_error(error)}). To use it: {source.how}")
+                continue
+            # A file or folder of this source that the system would not read (permission denied
+            # on the user's folder): say so, rather than a traceback or a silent fall-back.
+            raise DataError(
+                f"Cannot read {str(error.filename)!r} ({describe_os_error(error)}) while looking for the dataset "
+                f"{dataset!r}; expected readable files there. To use it: {source.how}"
+            ) from error
         log.info("dataset %s: using the %s source", dataset, source.kind)
         return data, source.kind
     raise DataNotFoundError(
@@ -121,7 +132,7 @@ def find_dataset_dir(
     for root in (user_root, shipped_root):
         if root is None:
             continue
-        if not root.exists():
+        if not _exists(root):
             searched.append(f"{str(root)!r} (does not exist)")
             continue
         candidates = [root]
@@ -137,14 +148,22 @@ def find_dataset_dir(
                 elif root is shipped_root:
                     log.info("reading the copy the repository ships at %s", folder)
                 return folder
-        searched.extend(str(c) for c in candidates if c.exists())
-        if not any(c.exists() for c in candidates):
+        searched.extend(str(c) for c in candidates if _exists(c))
+        if not any(_exists(c) for c in candidates):
             searched.append(str(root))
     if user_root is None and shipped_root is None:
         raise SourceUnavailable(
             f"no local folder given (--data-dir or ${paths.DATA_DIR_ENV}) and no shipped data/ folder."
         )
     raise SourceUnavailable(f"none of {searched} holds {list(required)}.")
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()`` that answers False for a path inside a folder we may not read."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _is_readable_dir(folder: Path) -> bool:
@@ -281,7 +300,7 @@ def repaired() -> Skipped:
 # ---------------------------------------------------------------------------------------------
 # Readers for canonical formats
 # ---------------------------------------------------------------------------------------------
-def _os_reason(error: OSError) -> str:
+def describe_os_error(error: OSError) -> str:
     """What went wrong, in a few words, for a message that already names the path."""
     if isinstance(error, PermissionError):
         return "permission denied"
@@ -296,7 +315,7 @@ def _os_reason(error: OSError) -> str:
 
 def unreadable(path: str | os.PathLike, error: OSError, expected: str) -> DataError:
     """A one-line :class:`DataError` for a file or folder the operating system would not read."""
-    return DataError(f"Cannot read {str(path)!r} ({_os_reason(error)}); expected {expected}.")
+    return DataError(f"Cannot read {str(path)!r} ({describe_os_error(error)}); expected {expected}.")
 
 
 def read_bytes(path: str | os.PathLike, expected: str = "a readable file") -> bytes:
@@ -336,7 +355,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             shape = struct.unpack(f">{rank}I", handle.read(4 * rank))
             data = np.frombuffer(handle.read(), dtype=_IDX_DTYPES[type_code])
     except OSError as error:  # permission, a folder, a corrupt gzip stream (BadGzipFile)
-        raise DataError(f"Cannot read IDX file {str(path)!r} ({_os_reason(error)}); expected an IDX file "
+        raise DataError(f"Cannot read IDX file {str(path)!r} ({describe_os_error(error)}); expected an IDX file "
                         "(MNIST layout, optionally .gz).") from error
     except (EOFError, struct.error, zlib.error) as error:
         raise DataError(f"{str(path)!r} is a truncated or corrupt IDX file ({error}).") from error
@@ -424,7 +443,8 @@ def list_class_folders(
     expected = f"a folder of class subfolders (root/<class>/*{'|*'.join(extensions)})"
     try:
         if not root.is_dir():
-            raise DataError(f"Expected {expected}; {str(root)!r} is not a folder.")
+            what = "is not a folder (it is a file)" if root.exists() else "is not a folder (it does not exist)"
+            raise DataError(f"Expected {expected}; {str(root)!r} {what}.")
         with os.scandir(root) as scan:
             entries = sorted((Path(entry.path), entry.is_dir()) for entry in scan)
     except OSError as error:
@@ -437,14 +457,14 @@ def list_class_folders(
     skipped = Skipped()
     files, labels, names = [], [], []
     for class_dir in class_dirs:
-        members, unreadable_folders = _files_under(class_dir)
-        for folder in unreadable_folders:
-            skipped.add("unreadable folder (permission denied or gone)", folder.relative_to(root))
+        members, unreadable_paths = _files_under(class_dir)
+        for path in unreadable_paths:
+            skipped.add("unreadable: permission denied", path.relative_to(root))
         usable = [p for p in members if p.suffix.lower() in extensions]
         for other in sorted(set(members) - set(usable)):
             skipped.add(f"not one of {list(extensions)}", other.relative_to(root))
         if not usable:
-            if class_dir not in unreadable_folders:
+            if class_dir not in unreadable_paths:
                 skipped.add("empty class folder", class_dir.name)
             continue
         labels += [len(names)] * len(usable)
@@ -460,7 +480,7 @@ def list_class_folders(
 
 
 def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(the visible files anywhere under ``folder``, sorted; the folders that could not be listed).
+    """(the visible files anywhere under ``folder``, sorted; the paths that could not be read).
 
     ``Path.rglob`` silently leaves out a subfolder it may not read; here each one is reported, so
     the caller can count it instead of training on part of the data without a word.
@@ -470,8 +490,13 @@ def _files_under(folder: Path) -> tuple[list[Path], list[Path]]:
     for parent, _, names in os.walk(folder, onerror=lambda error: failed.append(Path(error.filename or folder))):
         for name in names:
             path = Path(parent) / name
-            if not name.startswith(".") and path.is_file():
-                files.append(path)
+            if name.startswith("."):
+                continue
+            try:
+                if path.is_file():
+                    files.append(path)
+            except OSError:  # a folder we may list but not look into
+                failed.append(path)
     return sorted(files), failed
 
 

@@ -33,6 +33,8 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from common import cli
+
 
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
@@ -106,7 +108,7 @@ def launch(command: Sequence[str], workers: int, backend: str = "tensorflow") ->
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m common.launch",
         description="Run a command as several workers on this host (loopback), for "
         "--distribute multi_worker (TensorFlow) or data_parallel (JAX).",

@@ -1,7 +1,10 @@
 """The files a run leaves behind, and the one place that knows their schema.
 
-``results/<domain>/<dataset>/<run>/`` (``<run>`` is the preset, or ``<preset>-<variant>`` when
-an example trains several models) holds:
+``results/<domain>/<dataset>/<run>/`` holds one run. ``<dataset>`` is the dataset's name, or the
+name of the user's own file or folder; ``<run>`` is ``<preset>[-<variant>]`` (the model, task ...
+an example trains) followed by the values changed from the preset, or by ``--run-tag``
+(:meth:`common.config.RunConfig.run_name`), so different experiments get different folders. The
+folder holds:
 
 - ``config.json``       every config field, and the command that reproduces the run;
 - ``environment.json``  package versions, backend, device, dtype policy, CPU/GPU;
@@ -10,8 +13,11 @@ an example trains several models) holds:
 - ``plots/*.png``       figures; ``*.csv`` extra tables (per-class metrics, mistakes ...).
 
 A run is written to a temporary folder and swapped into place only when complete, so a failed or
-interrupted run never overwrites a previous good one. Model files never go here: they live in the
-run's work directory (see :mod:`common.paths`).
+interrupted run never overwrites a previous good one. A run of the same experiment replaces the
+folder (that is how results are reproduced); where the folder holds a different experiment (its
+config.json differs in a field that is not a setting), the run goes to ``<run>-2``, ``<run>-3`` ...
+instead, and says so. Model files never go here: they live in the run's work directory (see
+:mod:`common.paths`).
 """
 
 from __future__ import annotations
@@ -140,17 +146,22 @@ class RunRecorder:
     ) -> Path:
         """Write every file into a temporary folder, then swap it in; returns the run folder.
 
-        In a multi-worker run only the chief writes; other workers return the folder untouched.
+        ``run_name``: the domain's name for the run (default: ``config.run_name()``, the preset
+        and the values changed from it). In a multi-worker run only the chief writes; other
+        workers return the folder untouched.
         """
         from common import distribute
 
-        run_name = run_name or self.config.preset
+        if run_name is None:
+            run_name = self.config.run_name() if hasattr(self.config, "run_name") else self.config.preset
         mode = getattr(self.config, "distribute", "none")
         if mode != "none":  # a distributed run sits beside, not over, the single-process one
             run_name = f"{run_name}-{mode}"
         target = run_directory(self.results_dir, self.domain, dataset, run_name)
         if not distribute.is_chief():
             return target
+        target = self._free_target(target)
+        run_name = target.name
         staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         (staging / "plots").mkdir(parents=True)
@@ -175,6 +186,9 @@ class RunRecorder:
                 "wall_time_seconds": round(wall_time, 1),
                 "cpu_time_seconds": round(self.cpu_time(), 1),
                 "command": command,
+                # The experiment's fields changed from the preset: what the run name spells out
+                # after <preset>-<variant> (or what its cfg<hash> or --run-tag stands for).
+                "overrides": _experiment_overrides(self.config),
                 "started_at": self.started_at.isoformat(timespec="seconds"),
                 **(extra or {}),
             },
@@ -188,6 +202,51 @@ class RunRecorder:
         _swap_into_place(staging, target)
         print(f"results written to {target} (wall time {wall_time:.0f} s)")
         return target
+
+    def _free_target(self, target: Path) -> Path:
+        """``target``, or ``<target>-2``, ``-3`` ... when it holds a different experiment: the
+        first that is absent or holds this same experiment (which is then replaced in place)."""
+        if not hasattr(self.config, "experiment_values"):
+            return target
+        values = self.config.experiment_values()
+        differences = recorded_differences(target, values)
+        if not differences:
+            return target
+        number = 2
+        while recorded_differences(target.with_name(f"{target.name}-{number}"), values):
+            number += 1
+        candidate = target.with_name(f"{target.name}-{number}")
+        more = f" and {len(differences) - 3} more" if len(differences) > 3 else ""
+        print(f"{target} holds a different experiment ({'; '.join(differences[:3])}{more}); writing to "
+              f"{candidate.name} beside it instead (move or delete {target.name} to replace it).")
+        return candidate
+
+
+def recorded_differences(run_dir: Path, values: Mapping[str, Any]) -> list[str]:
+    """How the experiment recorded in ``run_dir``/config.json differs from ``values`` (a config's
+    ``experiment_values()``): [] when the folder is absent or holds the same experiment; a folder
+    without a readable config.json counts as different. Fields the recorded config lacks (added
+    to the config since) are not compared."""
+    path = run_dir / "config.json"
+    if not run_dir.exists():
+        return []
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        return [f"no readable config.json in {run_dir.name}"]
+    return [
+        f"{name}: {recorded[name]!r} there, {value!r} here"
+        for name, value in sorted(to_jsonable(dict(values)).items())
+        if name in recorded and recorded[name] != value
+    ]
+
+
+def _experiment_overrides(config: Any) -> dict[str, Any]:
+    if not hasattr(config, "experiment_overrides"):
+        return {}
+    return to_jsonable(config.experiment_overrides())
 
 
 def _cpu_seconds() -> float:

@@ -11,6 +11,7 @@ DOMAIN = Domain(
     config_class="applications.drug_discovery.config:DrugDiscoveryConfig",
     extra="drug",
     requires=("rdkit",),
+    fallback=("--dataset", "freewilson"),
     run_all=(
         ("--dataset", "auto"),
         ("--dataset", "auto", "--split", "random"),

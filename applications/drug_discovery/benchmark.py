@@ -13,7 +13,6 @@ Writes results/benchmarks/drug_discovery.json.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
 import sys
@@ -21,6 +20,8 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+
+from common import cli
 
 log = logging.getLogger("keras_applied.drug_discovery")
 
@@ -111,7 +112,7 @@ def _as_ensemble(model):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="keras-applied benchmark drug_discovery", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="keras-applied benchmark drug_discovery", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="Folder with the MoleculeNet CSVs (default $KERAS_APPLIED_DATA_DIR); else the bundled set.")
     parser.add_argument("--molecules", type=int, default=10_000, help="Molecules to featurise (the source SMILES cycled).")
     parser.add_argument("--steps", type=int, default=30, help="Timed training steps per model.")
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
 
-    from common import cli
+
 
     cli.configure_process()
     from applications.drug_discovery import data

@@ -38,7 +38,9 @@ class DrugDiscoveryConfig(RunConfig):
         "--target-columns), or 'auto' (ESOL where found, else freewilson).",
         choices=DATASETS,
     )
-    csv_path: str | None = option(None, "CSV file for --dataset csv: one SMILES column and one or more target columns.")
+    csv_path: str | None = option(
+        None, "CSV file for --dataset csv: one SMILES column and one or more target columns; its name names "
+        "the results folder (results/drug_discovery/<file stem>/).", role="data")
     smiles_column: str | None = option(None, "Name of the SMILES column (default: the dataset's own; 'smiles' for csv).")
     target_columns: tuple[str, ...] = option((), "Target column name(s) (default: the dataset's own). Several = multitask.")
     task_type: str = option(

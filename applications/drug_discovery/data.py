@@ -97,7 +97,7 @@ class MoleculeData:
     task_type: str  # "regression" or "classification"
     input_rows: int
     skipped: Skipped = dataclasses.field(default_factory=Skipped)  # rows not used
-    adjusted: Skipped = dataclasses.field(default_factory=Skipped)  # rows used after a change
+    adjusted: Skipped = dataclasses.field(default_factory=data_lib.adjusted)  # rows used after a change
 
     def __len__(self) -> int:
         return len(self.smiles)
@@ -153,7 +153,7 @@ def clean_table(
         raise DataError(f"{source}: no target column given; pass --target-columns (columns: {list(frame.columns)}).")
     smiles_column = find_column(frame.columns, smiles_column, "SMILES", source)
     target_columns = [find_column(frame.columns, column, "target", source) for column in target_columns]
-    skipped, adjusted = Skipped(), Skipped()
+    skipped, adjusted = Skipped(), data_lib.adjusted()
 
     raw_targets = frame[target_columns]
     numeric = raw_targets.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)

@@ -29,13 +29,13 @@ CLASSIFICATION_METRICS = ("roc_auc", "pr_auc")
 
 
 def run_name(config: DrugDiscoveryConfig) -> str:
-    """Results folder name: the preset, plus the model and split when they are not the defaults."""
-    parts = [config.preset]
-    if config.model != "mpnn":
-        parts.append(config.model)
-    if config.split != "scaffold":
-        parts.append(config.split)
-    return "-".join(parts)
+    """Results folder name: the preset, plus the model and split when they are not the defaults, then
+    the values changed from the preset or the run tag."""
+    return config.run_name(
+        "" if config.model == "mpnn" else config.model,
+        "" if config.split == "scaffold" else config.split,
+        named=("model", "split"),
+    )
 
 
 def headline_metric(task_type: str) -> tuple[str, bool]:
@@ -300,7 +300,8 @@ def train_and_evaluate(
             target_columns=config.target_columns, task_type=config.task_type, max_molecules=config.max_molecules,
             seed=config.seed,
         )
-        workdir = paths.work_dir(DOMAIN, molecules.name, run_name(config), workdir)
+        dataset_folder = config.dataset_folder(molecules.name)
+        workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
         features = data.featurize_molecules(
             molecules.mols, descriptor_names=config.descriptor_names, fingerprint_radius=config.fingerprint_radius,
             fingerprint_bits=config.fingerprint_bits, graphs=config.model == "mpnn",
@@ -353,7 +354,7 @@ def train_and_evaluate(
     if task_type == "regression":
         metrics["spread_error_spearman"] = _nanmean([o["spread_error_spearman"] for o in outcomes])
     run_dir = recorder.save(
-        dataset=molecules.name,
+        dataset=dataset_folder,
         run_name=run_name(config),
         # The report table shows this beside the mean: the spread over split seeds belongs with it.
         model=(f"{config.model} ensemble x{config.ensemble_size}, {config.replicates} seeds"

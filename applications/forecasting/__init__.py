@@ -12,6 +12,7 @@ DOMAIN = Domain(
     config_class="applications.forecasting.config:ForecastingConfig",
     extra="forecasting",
     requires=("statsmodels",),
+    fallback=("--dataset", "auto"),
     run_all=(
         ("--dataset", "pollution"),
         ("--dataset", "daily_min_temperatures"),

@@ -168,7 +168,9 @@ def train_and_evaluate(config: ForecastingConfig, workdir: str | Path | None = N
     started = time.perf_counter()
     with training.session_for(config) as session:
         batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
-        model_workdir = paths.work_dir(DOMAIN, series.name, train_lib.run_name(config, "autoencoder"), workdir)
+        # Named by the config as given (recorder.config), not the copy with a capped batch size.
+        model_workdir = paths.work_dir(DOMAIN, recorder.config.dataset_folder(series.name),
+                                       train_lib.run_name(recorder.config, "autoencoder"), workdir)
         fit_windows = centred_windows(scaled, fit_origins, window)
         check_windows = centred_windows(scaled, check_origins, window)
         train_ds = data_lib.make_pipeline((fit_windows, fit_windows), batch_size=batch_size, shuffle=True, seed=config.seed)
@@ -252,7 +254,7 @@ def train_and_evaluate(config: ForecastingConfig, workdir: str | Path | None = N
              "(precision %.3f, recall %.3f) vs rolling z-score F1 %.3f", threshold, int(flags.sum()), len(test_rows),
              model_detection["f1"], model_detection["precision"], model_detection["recall"], z_detection["f1"])
     run_dir = recorder.save(
-        dataset=series.name, run_name=train_lib.run_name(config, "autoencoder"),
+        dataset=recorder.config.dataset_folder(series.name), run_name=train_lib.run_name(recorder.config, "autoencoder"),
         model=f"conv_autoencoder(window={window})",
         headline=results.headline("f1", model_detection["f1"], higher_is_better=True, split="test (injected spikes)"),
         metrics=metrics, baselines={"rolling_zscore": {k: z_detection[k] for k in ("f1", "precision", "recall")}},

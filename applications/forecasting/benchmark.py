@@ -10,13 +10,14 @@ Writes ``results/benchmarks/forecasting.json``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
+
+from common import cli
 
 
 def statistical_figures(y: np.ndarray, fit_end: int, origins: np.ndarray, horizon: int, order, seasonal_order,
@@ -99,7 +100,7 @@ def model_figures(window: int, features: int, horizon: int, batch_size: int, ste
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="keras-applied benchmark forecasting", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="keras-applied benchmark forecasting", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=None, help="Folder holding forecasting/pollution (else the bundled CO2 series).")
     parser.add_argument("--fit-rows", type=int, default=2000, help="Rows the statistical models are fitted on.")
     parser.add_argument("--refits", type=int, default=3, help="Origins refitted to estimate the refit-per-origin cost.")
@@ -110,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from applications.forecasting import data
-    from common import cli, results
+    from common import results
 
     cli.configure_process()
     dataset = data.resolve_auto("auto", args.data_dir)

@@ -49,7 +49,8 @@ class ForecastingConfig(RunConfig):
         choices=DATASETS,
     )
     csv_path: str = option("", "A CSV file for --dataset csv: a timestamp column and value columns "
-                           "(financial: Date, Open, High, Low, Close, Volume).")
+                           "(financial: Date, Open, High, Low, Close, Volume); its name names the "
+                           "results folder (results/forecasting/<file stem>/).", role="data")
     time_column: str = option("", "Timestamp column of --csv-path ('' = the first column).")
     target_columns: tuple[str, ...] = option((), "Column(s) to forecast ('' = the dataset's own).")
     covariate_columns: tuple[str, ...] = option((), "Numeric input-only columns (with --target-columns).")

@@ -140,7 +140,7 @@ class TimeSeries:
     input_columns: list[str]  # model inputs: targets first, then covariates and encodings
     categorical_levels: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     skipped: Skipped = dataclasses.field(default_factory=Skipped)
-    repaired: Skipped = dataclasses.field(default_factory=Skipped)
+    repaired: Skipped = dataclasses.field(default_factory=data_lib.repaired)
 
     @property
     def values(self) -> np.ndarray:
@@ -196,7 +196,7 @@ def read_local(dataset: str, data_dir: str | None) -> pd.DataFrame:
     path = folder / file_name
     if dataset == "pollution":
         return read_pollution(path)
-    header = pd.read_csv(path, nrows=0).columns
+    header = data_lib.read_table(path, nrows=1).columns
     return read_csv_series(path, time_column=header[0], value_columns=list(SPECS[dataset].targets))
 
 
@@ -368,14 +368,15 @@ def clean(
 
     Returns (frame, frequency, skipped, repaired). See the module docstring for the rules.
     """
-    skipped, repaired = Skipped(), Skipped()
+    skipped, repaired = Skipped(), data_lib.repaired()
     frame = raw.copy()
     bad_time = frame["time"].isna()
     if bad_time.any():
         skipped.add("unparseable timestamp", int(np.flatnonzero(bad_time)[0]), int(bad_time.sum()))
         frame = frame[~bad_time]
     if frame.empty:
-        raise DataError(f"{what}: no row has a parseable timestamp.")
+        raise DataError(f"{what}: none of the {len(raw)} rows has a parseable timestamp; expected dates or times "
+                        "(e.g. 2020-01-31 or 2020-01-31 13:00) in the timestamp column (name it with --time-column).")
     for name in numeric_columns:
         text = frame[name]
         numbers = pd.to_numeric(text, errors="coerce")
@@ -406,6 +407,9 @@ def clean(
     frame = frame.set_index("time")
     frame.index.name = "time"
 
+    if len(frame) < 3:
+        raise DataError(f"{what}: {len(frame)} row(s) with a usable timestamp; expected a series of at least 3 "
+                        "rows (training needs more than input window + horizon rows).")
     found = None if frequency == ROWS else infer_frequency(frame.index)
     if frequency == ROWS:
         pass  # one step per row (trading days): no calendar grid, no added rows

@@ -151,8 +151,10 @@ def train_and_evaluate(config: ForecastingConfig, workdir: str | Path | None = N
         started = time.perf_counter()
         with training.session_for(config) as session:
             batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
+            # Named by the config as given (recorder.config), not the copy with a capped batch size.
             model_workdir = Path(workdir) / model_name if workdir and config.model == "all" else \
-                paths.work_dir(DOMAIN, name, train_lib.run_name(config, model_name), workdir)
+                paths.work_dir(DOMAIN, recorder.config.dataset_folder(name),
+                               train_lib.run_name(recorder.config, model_name), workdir)
             make = lambda origins, shuffle=False, batch_size=batch_size: data.pipeline(  # noqa: E731
                 scaled_inputs, scaled_targets, origins, window=window, horizon=1, batch_size=batch_size,
                 shuffle=shuffle, seed=config.seed)
@@ -233,7 +235,8 @@ def train_and_evaluate(config: ForecastingConfig, workdir: str | Path | None = N
              "predicted_volatility": p[1], "ewma_volatility": e}
             for d, a, p, e in zip(dates, actual["test"], predicted["test"], volatility_baselines["ewma_volatility"])]}
         run_dir = recorder.save(
-            dataset=name, run_name=train_lib.run_name(config, model_name), model=f"{model_name}(units={config.units})",
+            dataset=recorder.config.dataset_folder(name), run_name=train_lib.run_name(recorder.config, model_name),
+            model=f"{model_name}(units={config.units})",
             headline=results.headline("mae", returns_metrics["mae"], higher_is_better=False),
             metrics=metrics, baselines=baseline_metrics, history=history,
             skipped={"skipped": skipped.to_dict(), "repaired": repaired.to_dict()}, figures=figures, tables=tables,

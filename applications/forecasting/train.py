@@ -66,9 +66,10 @@ def model_names(config: ForecastingConfig) -> list[str]:
 
 
 def run_name(config: ForecastingConfig, model: str) -> str:
-    """Results folder name: ``<preset>-<model>`` (plus the task when it is not forecasting)."""
-    task = "" if config.task == "forecast" else f"{config.task}-"
-    return f"{config.preset}-{task}{model}"
+    """Results folder name: ``<preset>-<model>`` (plus the task when it is not forecasting), then the
+    values changed from the preset or the run tag. ``config`` is the one the run was started with
+    (not the copy whose batch size :func:`for_training_windows` capped)."""
+    return config.run_name("" if config.task == "forecast" else config.task, model, named=("task", "model"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +263,8 @@ def train_and_evaluate(
     for name, report in baseline_reports.items():
         log.info("baseline %-15s test MAE %.4g", name, report["mae"])
 
-    trained = [_train_one(config, name, series, problem, windows, scaled, scaler, y_true, y_train, workdir)
+    trained = [_train_one(config, name, series, problem, windows, scaled, scaler, y_true, y_train, workdir,
+                          named_by=recorder.config)
                for name in model_names(config)]
     if len(trained) > 1:
         trained.append(ensemble(trained, config))
@@ -276,15 +278,18 @@ def train_and_evaluate(
             "wall_time_seconds": recorder.elapsed()}
 
 
-def _train_one(config, name, series, problem, windows, scaled, scaler, y_true, y_train, workdir) -> dict[str, Any]:
-    """Train one forecaster, save it with its card; returns its forecasts and training facts."""
+def _train_one(config, name, series, problem, windows, scaled, scaler, y_true, y_train, workdir, *,
+               named_by: ForecastingConfig) -> dict[str, Any]:
+    """Train one forecaster, save it with its card; returns its forecasts and training facts.
+    ``named_by``: the config as given, which names the work folder."""
     num_targets = len(series.target_columns)
     target_columns = list(range(num_targets))
     started = time.perf_counter()
     # The session (seed, precision, distribution strategy) wraps pipelines, building and compiling.
     with training.session_for(config) as session:
         batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
-        model_workdir = paths.work_dir(DOMAIN, series.name, run_name(config, name), workdir if config.model != "all" else None)
+        model_workdir = paths.work_dir(DOMAIN, named_by.dataset_folder(series.name), run_name(named_by, name),
+                                       workdir if config.model != "all" else None)
         if workdir and config.model == "all":
             model_workdir = Path(workdir) / name
         make = lambda origins, shuffle=False: data.pipeline(  # noqa: E731
@@ -409,8 +414,8 @@ def _report(config, trained, series, problem, windows, y_true, y_train, baseline
     log.info("%s test MAE %.4g; best baseline %s %.4g (ratio %.3f): %s every baseline", name, report["mae"],
              best_baseline, best_value, metrics["mae_ratio_to_best_baseline"], verdict)
     run_dir = recorder.save(
-        dataset=series.name,
-        run_name=run_name(config, name),
+        dataset=recorder.config.dataset_folder(series.name),
+        run_name=run_name(recorder.config, name),
         model=trained["description"],
         headline=results.headline("mae", report["mae"], higher_is_better=False),
         metrics=metrics,

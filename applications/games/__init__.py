@@ -11,7 +11,7 @@ DOMAIN = Domain(
     extra="games",
     requires=("pyspiel",),
     run_all=(
-        ("--dataset", "tic_tac_toe", "--arena-games", "200", "--target-opponent", "1000"),
+        ("--dataset", "tic_tac_toe"),
         ("--dataset", "connect_four"),
     ),
 )

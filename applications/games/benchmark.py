@@ -15,12 +15,13 @@ Writes ``results/benchmarks/games.json``. Run it under the shared CPU lock for h
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Sequence
 
 import numpy as np
+
+from common import cli
 
 
 def _opening_states(game, count: int, rng: np.random.Generator, plies: int = 4) -> list:
@@ -96,7 +97,7 @@ def selfplay_speed(model, game, *, parallel_games: int, simulations: int, seed: 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied benchmark games",
         description="Network throughput by batch size, MCTS simulations/s batched vs unbatched, and "
         "self-play games/hour; writes results/benchmarks/games.json.",

@@ -22,6 +22,8 @@ metrics.json says so (``training.stopped_by``).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any, ClassVar
 
 from common.config import ConfigError, RunConfig, option
 
@@ -47,7 +49,8 @@ class GamesConfig(RunConfig):
         128, "Self-play games played at once; their leaves share one network call.", minimum=1
     )
     resume: bool = option(
-        True, "Continue from the checkpoint in --workdir when there is one (--no-resume starts over and overwrites it)."
+        True, "Continue from the checkpoint in --workdir when there is one (--no-resume starts over and overwrites it).",
+        role="setting",
     )
     # -- search ------------------------------------------------------------------------------
     simulations: int = option(50, "MCTS simulations per self-play move (the tree below the played move is reused).", minimum=1)
@@ -100,11 +103,29 @@ class GamesConfig(RunConfig):
                 "--backup-steps does not apply to the games loop: it checkpoints the networks, the "
                 f"replay buffer and its counters after every iteration; received {self.backup_steps}."
             )
+        if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
+            # Self-play makes this domain's data, so the folder is never read; a folder that does
+            # not exist is still a mistake (a typo in a script), not something to pass over.
+            raise ConfigError(
+                f"--data-dir {self.data_dir!r} does not exist or is not a folder; expected an existing "
+                "folder, or no --data-dir at all (the games domain reads no dataset: self-play generates it)."
+            )
         if self.target_opponent not in self.arena_mcts_simulations:
             raise ConfigError(
                 f"--target-opponent {self.target_opponent} must be one of --arena-mcts-simulations "
                 f"{list(self.arena_mcts_simulations)}."
             )
+
+    # The quick preset plays a longer arena against a stronger opponent on tic-tac-toe, where a
+    # perfect player can only draw: no loss in 200 games against MCTS-1000 is the target there.
+    PRESET_SELECTORS: ClassVar[tuple[str, ...]] = ("dataset",)
+
+    @classmethod
+    def preset_for(cls, name: str, *, dataset: str = "connect_four", **_: Any) -> GamesConfig:
+        base = getattr(cls, name)()
+        if name == "quick" and dataset == "tic_tac_toe":
+            base = base.replace(arena_games=200, target_opponent=1000)
+        return base
 
     @classmethod
     def smoke(cls) -> GamesConfig:

@@ -336,7 +336,7 @@ def train_and_evaluate(
     process_cpu_start = _cpu_seconds()
     game = game_lib.load(config.dataset)
     with training.session_for(config) as session:
-        workdir = paths.work_dir(DOMAIN, game.name, config.preset, workdir)
+        workdir = paths.work_dir(DOMAIN, game.name, config.run_name(), workdir)
         loop = SelfPlayLoop(config, game, workdir)
         # Training wall time of earlier (stopped, then resumed) processes of this run: the run's
         # wall time is that plus this process's time.
@@ -406,7 +406,7 @@ def train_and_evaluate(
     }
     run_dir = recorder.save(
         dataset=game.name,
-        run_name=config.preset,
+        run_name=config.run_name(),
         model=f"policy_value_resnet{config.filters}x{config.blocks}+puct{config.arena_simulations}",
         headline=results.headline(metric, headline_value, higher_is_better=higher_is_better, split="arena"),
         metrics=metrics,

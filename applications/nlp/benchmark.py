@@ -16,13 +16,14 @@ machine are noise.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
 from collections.abc import Sequence
 
 import numpy as np
+
+from common import cli
 
 log = logging.getLogger("keras_applied.nlp")
 MODELS = ("transformer", "lstm", "pretrained")
@@ -150,9 +151,8 @@ def _replay(batches):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from common import cli
 
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied benchmark nlp",
         description="Tokens/s of training and batch inference for the from-scratch and pretrained models "
         "(writes results/benchmarks/nlp.json). Run under the shared CPU lock.",

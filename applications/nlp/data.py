@@ -28,6 +28,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import os
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -61,7 +62,7 @@ class TextData:
     validation: tuple[np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray]
     skipped: Skipped = dataclasses.field(default_factory=Skipped)  # rows not used
-    adjusted: Skipped = dataclasses.field(default_factory=Skipped)  # rows repaired, still used
+    adjusted: Skipped = dataclasses.field(default_factory=data_lib.adjusted)  # rows repaired, still used
 
     @property
     def positive_class(self) -> str | None:
@@ -147,7 +148,8 @@ def read_tsv_lines(path: Path, adjusted: Skipped, skipped: Skipped, *, label_fir
     are skipped and counted.
     """
     texts, labels = [], []
-    lines = path.read_bytes().split(b"\n")
+    expected = "a tab-separated file, " + ("label<TAB>text" if label_first else "text<TAB>label") + " per line"
+    lines = data_lib.read_bytes(path, expected).split(b"\n")
     if header:
         lines = lines[1:]
     for number, raw in enumerate(lines, start=2 if header else 1):
@@ -181,11 +183,16 @@ def read_sms_file(path: Path, adjusted: Skipped, skipped: Skipped) -> dict[str, 
 
 
 def read_text_files(files: Sequence[Path], labels: Sequence, root: Path, adjusted: Skipped, skipped: Skipped) -> tuple[list, list]:
-    """One text per file (decoded with replacement); empty files are skipped and counted."""
-    texts = [decode(path.read_bytes(), adjusted, str(path.relative_to(root))) for path in files]
-    names = [str(path.relative_to(root)) for path in files]
+    """One text per file (decoded with replacement); empty or unreadable files are skipped and counted."""
     kept_texts, kept_labels = [], []
-    for text, label, name in zip(texts, labels, names):
+    for path, label in zip(files, labels):
+        name = str(path.relative_to(root))
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            skipped.add(f"unreadable: {data_lib.describe_os_error(error)}", name)
+            continue
+        text = decode(raw, adjusted, name)
         if not text.strip():
             skipped.add("empty text", name)
             continue
@@ -203,7 +210,12 @@ def read_class_folder(root: Path, adjusted: Skipped, skipped: Skipped, class_nam
     else:
         files, labels = [], []
         for name in class_names:
-            members = sorted((root / name).glob("*.txt"))
+            folder = root / name
+            try:
+                with os.scandir(folder) as scan:
+                    members = sorted(Path(e.path) for e in scan if e.name.endswith(".txt") and not e.name.startswith("."))
+            except OSError as error:
+                raise data_lib.unreadable(folder, error, f"a folder of {name!r} reviews (.txt files)") from error
             files += members
             labels += [name] * len(members)
     return read_text_files(files, labels, root, adjusted, skipped)
@@ -223,7 +235,7 @@ def read_csv(path: str | Path, text_column: str, label_column: str, adjusted: Sk
 
 def _is_utf8(path: Path) -> bool:
     try:
-        path.read_bytes().decode("utf-8")
+        data_lib.read_bytes(path, "a CSV/TSV file").decode("utf-8")
         return True
     except UnicodeDecodeError:
         return False
@@ -313,7 +325,7 @@ def _folder(data_dir, adjusted: Skipped, skipped: Skipped) -> dict[str, tuple[li
     if root is None:
         raise DataError("--dataset folder needs --data-dir pointing at a folder of class subfolders of .txt files.")
     parts = {"train": root / "train", "test": root / "test"}
-    layout = parts if all(p.is_dir() for p in parts.values()) else {"all": root}
+    layout = parts if all(data_lib.is_dir(p) for p in parts.values()) else {"all": root}
     return {split: read_class_folder(folder, adjusted, skipped) for split, folder in layout.items()}
 
 
@@ -352,7 +364,7 @@ def load(
     example has a label seen in training.
     """
     dataset = "sst2" if dataset == "auto" else dataset
-    adjusted, skipped = Skipped(), Skipped()
+    adjusted, skipped = data_lib.adjusted(), Skipped()
     class_names = None
     if dataset == "sst2":
         splits, source = data_lib.resolve(dataset, _sst2_sources(data_dir, adjusted, skipped))
@@ -413,6 +425,13 @@ def load(
         validation = _subset(*validation, max(max_train_examples // 5, 32), seed)
     test = _subset(*test, max_test_examples, seed)
     result = TextData(dataset, source, list(class_names), train, validation, test, skipped, adjusted)
+    empty = [split for split, size in result.sizes().items() if size == 0]
+    if empty:
+        raise DataError(
+            f"{dataset}: {len(train_labels) + len(test[1])} usable rows in {len(class_names)} classes leave the "
+            f"{' and '.join(empty)} split(s) empty ({result.sizes()}); expected enough rows per class for a "
+            "stratified train / validation / test split (at least about 10 each)."
+        )
     skipped.log(f"{dataset} rows")
     adjusted.log(f"{dataset} rows (repaired, still used)")
     log.info("%s (%s): %s examples, classes %s", dataset, source, result.sizes(), class_names)
@@ -479,13 +498,25 @@ def pipelines(data: TextData, featurize, *, batch_size: int, seed: int, sequence
         return dataset.map(featurize_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).cache()
 
     boundaries = [b for b in (8, 16, 24, 32, 48, 64, 96, 128, 192) if b < sequence_length]
+    bucket_boundaries = [b + 1 for b in boundaries]
+    train_examples = examples(data.train)
+    # Bucketing hides the number of batches from tf.data; it is fixed all the same (each bucket
+    # holds the same texts every epoch, whatever the shuffle), so count it once (this pass also
+    # fills the cache) and state it: Keras then knows the epoch length from the first epoch on.
+    lengths = np.fromiter(
+        train_examples.map(lambda features, label: real_length(features)).as_numpy_iterator(), dtype=np.int64
+    )
+    buckets = np.bincount(np.searchsorted(bucket_boundaries, lengths, side="right"),
+                          minlength=len(bucket_boundaries) + 1)
+    num_batches = int(np.sum(-(-buckets // batch_size)))
     train = (
-        examples(data.train)
+        train_examples
         .shuffle(len(data.train[1]), seed=seed, reshuffle_each_iteration=True)
         .bucket_by_sequence_length(
-            lambda features, label: real_length(features), [b + 1 for b in boundaries],
+            lambda features, label: real_length(features), bucket_boundaries,
             [batch_size] * (len(boundaries) + 1),
         )
+        .apply(tf.data.experimental.assert_cardinality(num_batches))
         .map(trim_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

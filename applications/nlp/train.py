@@ -21,10 +21,10 @@ MISTAKES_SHOWN = 50
 
 
 def run_name(config: NLPConfig) -> str:
-    """Results folder name: the preset, the model family and the run tag, if any, e.g.
-    ``quick-transformer``, ``quick-lstm-distilled`` (with --teacher) or ``full-pretrained-lr3e-5``."""
-    name = f"{config.preset}-{config.model}" + ("-distilled" if config.teacher else "")
-    return name + (f"-{config.run_tag}" if config.run_tag else "")
+    """Results folder name: the preset, the model family, ``distilled`` with --teacher, then the
+    values changed from the preset or the run tag: ``quick-transformer``, ``quick-lstm-distilled``,
+    ``quick-transformer-epochs10`` or ``full-pretrained-lr3e-5`` (--run-tag lr3e-5)."""
+    return config.run_name(config.model, "distilled" if config.teacher else "", named=("model", "teacher"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +191,8 @@ def train_and_evaluate(
             validation_fraction=config.validation_fraction, test_fraction=config.test_fraction,
             max_train_examples=config.max_train_examples, max_test_examples=config.max_test_examples,
         )
-        workdir = Path(paths.work_dir(DOMAIN, texts.name, run_name(config), workdir))
+        dataset_folder = config.dataset_folder(texts.name)
+        workdir = Path(paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir))
         pretrained_family = config.model == "pretrained"
         sequence_length = data.choose_sequence_length(
             texts.train[0], config.sequence_length, subword_factor=1.3 if pretrained_family else 1.0
@@ -254,7 +255,7 @@ def train_and_evaluate(
         )
     headline = headline_metric(texts)
     run_dir = recorder.save(
-        dataset=texts.name,
+        dataset=dataset_folder,
         run_name=run_name(config),
         model=describe(config, sequence_length),
         headline=results.headline(headline, metrics[headline], higher_is_better=True),

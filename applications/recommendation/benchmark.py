@@ -14,7 +14,6 @@ Figures go to results/benchmarks/recommendation.json with the environment.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -136,7 +135,7 @@ def measure(preset: str, data_dir: str | None, steps: int, policies: Sequence[st
 
 def main(argv: Sequence[str] | None = None) -> int:
     cli.configure_process()
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied benchmark recommendation",
         description="Measure training examples/s (MF, NeuMF, two-tower; float32 and mixed_bfloat16) and "
         "brute-force top-k queries/s over the full catalogue; writes results/benchmarks/recommendation.json.",

@@ -57,10 +57,11 @@ class RecommendationConfig(RunConfig):
         (0.5, 5.0), "Lowest and highest valid rating; rows outside are skipped and counted."
     )
     ratings_file: str | None = option(
-        None, "--dataset csv: a CSV/TSV of (user, item, rating[, timestamp]) rows (a header row, or none as in u.data)."
+        None, "--dataset csv: a CSV/TSV of (user, item, rating[, timestamp]) rows (a header row, or none as in u.data); "
+        "its name names the results folder (results/recommendation/<file stem>/).", role="data"
     )
     items_file: str | None = option(
-        None, "--dataset csv: optional CSV/TSV of items (id, title, genres separated by '|'), like movies.csv."
+        None, "--dataset csv: optional CSV/TSV of items (id, title, genres separated by '|'), like movies.csv.", role="data"
     )
     delimiter: str | None = option(None, "Field separator of --ratings-file (default: guessed from the first line).")
     user_column: str | None = option(None, "User id column of --ratings-file (default: user, user_id, userId ...).")

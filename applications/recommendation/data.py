@@ -104,7 +104,7 @@ class Split:
     train: np.ndarray
     validation: np.ndarray
     test: np.ndarray
-    notes: Skipped = dataclasses.field(default_factory=Skipped)
+    notes: Skipped = dataclasses.field(default_factory=lambda: Skipped("noted"))
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "validation": len(self.validation), "test": len(self.test)}
@@ -296,7 +296,7 @@ def read_items_table(path: str | Path, *, item_column=None, title_column=None, g
 def read_ml100k_items(path: Path) -> dict[str, tuple[str, list[str]]]:
     """ml-100k ``u.item``: ``id|title|release date|video date|IMDb URL|19 genre flags`` (Latin-1)."""
     items = {}
-    for line in path.read_text(encoding="latin-1").splitlines():
+    for line in data_lib.read_bytes(path, "the ml-100k u.item file").decode("latin-1").splitlines():
         fields = line.strip().split("|")
         if len(fields) < 5 + len(ML100K_GENRES):
             continue
@@ -320,11 +320,17 @@ def read_ratings_file(
     ``user, item, rating[, timestamp]`` (the ml-100k ``u.data`` layout).
     """
     path = Path(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{path} is empty: expected a header row and (user, item, rating[, timestamp]) rows.")
-    if delimiter is None and path.is_file():
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            first = handle.readline()
+    expected = "a CSV/TSV of (user, item, rating[, timestamp]) rows"
+    try:
+        is_file = path.is_file()
+        if is_file and path.stat().st_size == 0:
+            raise DataError(f"{path} is empty: expected a header row and (user, item, rating[, timestamp]) rows.")
+        if delimiter is None and is_file:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                first = handle.readline()
+    except OSError as error:
+        raise data_lib.unreadable(path, error, expected) from error
+    if delimiter is None and is_file:
         delimiter = "\t" if "\t" in first else ("," if "," in first else (";" if ";" in first else None))
         if delimiter is None and len(first.split()) > 1:
             delimiter = r"\s+"
@@ -497,7 +503,7 @@ def temporal_split(interactions: Interactions, holdout: int) -> Split:
     splittable = np.repeat(counts >= 2 * holdout + 1, counts)
     test = splittable & (position_from_end <= holdout)
     validation = splittable & (position_from_end > holdout) & (position_from_end <= 2 * holdout)
-    notes = Skipped()
+    notes = Skipped("noted")
     too_few = int((counts < 2 * holdout + 1).sum())
     if too_few:
         few_users = interactions.users[users[starts[counts < 2 * holdout + 1]]]

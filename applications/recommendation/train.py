@@ -25,14 +25,16 @@ PREDICT_BATCH = 8192
 
 
 def run_name(config: RecommendationConfig) -> str:
-    """Results folder name: ``<preset>-<task>``, plus the split and model when not the task's default."""
-    name = f"{config.preset}-{config.task}"
+    """Results folder name: ``<preset>-<task>``, plus the split and model when not the task's default,
+    then the values changed from the preset or the run tag."""
     default_split = "random" if config.task == "rating" else "temporal"
-    if config.resolved_split != default_split:
-        name += f"-{config.resolved_split}"
-    if config.model != "auto" and config.resolved_model != ("ensemble" if config.task == "rating" else "two_tower"):
-        name += f"-{config.resolved_model}"
-    return name
+    default_model = "ensemble" if config.task == "rating" else "two_tower"
+    return config.run_name(
+        config.task,
+        config.resolved_split if config.resolved_split != default_split else "",
+        config.resolved_model if config.resolved_model != default_model else "",
+        named=("task", "split", "model"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +331,8 @@ def train_and_evaluate(
             max_ratings=config.max_ratings, seed=config.seed,
         )
         split = data.make_split(interactions, config.resolved_split, seed=config.seed, holdout=config.holdout)
-        workdir = paths.work_dir(DOMAIN, interactions.name, run_name(config), workdir)
+        dataset_folder = config.dataset_folder(interactions.name)
+        workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
         train_fn = train_rating if config.task == "rating" else train_retrieval
         outcome = train_fn(config, interactions, split, Path(workdir))
         model_path = saving.save_model(
@@ -340,7 +343,7 @@ def train_and_evaluate(
         )
         data.Catalogue.from_interactions(interactions, config.history_length).save(data.catalogue_path(model_path))
     run_dir = recorder.save(
-        dataset=interactions.name,
+        dataset=dataset_folder,
         run_name=run_name(config),
         model=outcome["model_name"],
         headline=outcome["headline"],

@@ -9,7 +9,6 @@ inference latency (a direct model call), and MFCC feature extraction for the bas
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import tempfile
@@ -18,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from common import cli
 
 DOMAIN = "speech"
 log = logging.getLogger("keras_applied.speech")
@@ -33,14 +34,14 @@ def _timed(function, repeats: int = 1) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="keras-applied benchmark speech", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="keras-applied benchmark speech", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample-rate", type=int, default=8000, help="Sample rate of the clips (Hz).")
     parser.add_argument("--batch-size", type=int, default=64, help="Batch size of the training/inference measurements.")
     parser.add_argument("--steps", type=int, default=10, help="Timed training steps per model and precision.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
 
-    from common import cli
+
 
     cli.configure_process()
     import keras

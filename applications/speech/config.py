@@ -7,7 +7,8 @@ domain README):
   split, test on its test split. Target: FSDD official test accuracy >= 0.99 in <= 10 minutes on
   2 CPU cores (quick).
 - ``loso`` (``--protocol loso``): leave one FSDD speaker out: train on five speakers, test on the
-  sixth, once per speaker. Target: mean accuracy >= 0.85.
+  sixth, once per speaker (six trainings, so quick and full train 15 epochs each).
+  Target: mean accuracy >= 0.85.
 - ``transfer`` (``--protocol transfer``): pretrain on synthesized digits, fine-tune on k real FSDD
   recordings per digit (k = 1, 5, 20, all) against training on them from scratch. Target:
   pretraining beats scratch at k = 5.
@@ -18,6 +19,7 @@ domain README):
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar
 
 from common.config import ConfigError, RunConfig, option
 
@@ -103,6 +105,18 @@ class SpeechConfig(RunConfig):
             )
         if self.model_dim % self.num_heads:
             raise ConfigError(f"SpeechConfig.model_dim ({self.model_dim}) must be divisible by num_heads ({self.num_heads}).")
+
+    # -- presets: the quick preset's epochs depend on the protocol -----------------------------
+    PRESET_SELECTORS: ClassVar[tuple[str, ...]] = ("protocol",)
+
+    @classmethod
+    def preset_for(cls, name: str, *, protocol: str = "official", **_: Any) -> SpeechConfig:
+        """The named preset for ``protocol``: quick and full loso train each of their six folds
+        15 epochs (results/speech/fsdd/quick-loso)."""
+        base = getattr(cls, name)()
+        if name != "smoke" and protocol == "loso":
+            base = base.replace(epochs=15)
+        return base
 
     @classmethod
     def smoke(cls) -> SpeechConfig:

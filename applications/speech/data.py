@@ -80,7 +80,7 @@ class Corpus:
     clips: Clips
     split: np.ndarray  # str [N]: "train", "validation", "test" or ""
     skipped: Skipped = dataclasses.field(default_factory=Skipped)  # not used
-    adjusted: Skipped = dataclasses.field(default_factory=Skipped)  # converted, still used
+    adjusted: Skipped = dataclasses.field(default_factory=data_lib.adjusted)  # converted, still used
 
     @property
     def speaker_names(self) -> list[str]:
@@ -99,7 +99,7 @@ class AudioData:
     validation: Clips
     test: Clips
     skipped: Skipped = dataclasses.field(default_factory=Skipped)
-    adjusted: Skipped = dataclasses.field(default_factory=Skipped)
+    adjusted: Skipped = dataclasses.field(default_factory=data_lib.adjusted)
 
     @property
     def window(self) -> int:
@@ -118,7 +118,7 @@ class ClipCollector:
         self.labels: list[int] = []
         self.speakers: list[str] = []
         self.splits: list[str] = []
-        self.skipped, self.adjusted = Skipped(), Skipped()
+        self.skipped, self.adjusted = Skipped(), data_lib.adjusted()
 
     def add_samples(self, samples: np.ndarray, label: int, speaker: str = "", split: str = "", name: str = "") -> bool:
         """Add float samples already at the sample rate; False (and counted) when unusable."""
@@ -143,6 +143,8 @@ class ClipCollector:
             samples, info = audio.read_wav(path, self.sample_rate)
         except DataError as error:
             reason = "empty WAV file" if "no audio samples" in str(error) else "not a readable WAV file"
+            if isinstance(error.__cause__, (PermissionError, IsADirectoryError)):
+                reason = f"unreadable: {data_lib.describe_os_error(error.__cause__)}"
             self.skipped.add(reason, name)
             return False
         if info["source_rate"] != self.sample_rate:
@@ -251,7 +253,7 @@ def _speech_commands_tfds(sample_rate: int, window: int, words: list[str]) -> Co
 def read_class_folder(root: Path, sample_rate: int, window: int) -> Corpus:
     """Class subfolders of WAV files, or ``train/`` + ``test/`` pairs of them (same classes)."""
     parts = {"train": root / "train", "test": root / "test"}
-    layout = parts if all(p.is_dir() for p in parts.values()) else {"": root}
+    layout = parts if all(data_lib.is_dir(p) for p in parts.values()) else {"": root}
     collector, names = ClipCollector(sample_rate, window), None
     for split, folder in layout.items():
         listing = data_lib.list_class_folders(folder, (".wav",))

@@ -182,7 +182,7 @@ def synthesize(vocabulary: str, per_class: int, seed: int, sample_rate: int) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Synthesize a vocabulary with espeak-ng into an .npz file (child process of synthesize()).")
+    parser = argparse.ArgumentParser(allow_abbrev=False, description="Synthesize a vocabulary with espeak-ng into an .npz file (child process of synthesize()).")
     parser.add_argument("--vocabulary", choices=sorted(WORDS), required=True)
     parser.add_argument("--per-class", type=int, required=True, help="Utterances per word.")
     parser.add_argument("--seed", type=int, required=True)

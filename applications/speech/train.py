@@ -30,13 +30,14 @@ log = logging.getLogger("keras_applied.speech")
 
 
 def run_name(config: SpeechConfig) -> str:
-    """Results folder name: the preset, the protocol unless 'official', the architecture unless 'cnn'."""
-    name = config.preset if config.protocol == "official" else f"{config.preset}-{config.protocol}"
-    if config.architecture != "cnn":
-        name = f"{name}-{config.architecture}"
-    if config.synthetic_pretraining and config.protocol != "transfer":
-        name = f"{name}-pretrained"
-    return name
+    """Results folder name: the preset, the protocol unless 'official', the architecture unless 'cnn',
+    ``pretrained`` with --synthetic-pretraining, then the values changed from the preset or the run tag."""
+    return config.run_name(
+        "" if config.protocol == "official" else config.protocol,
+        "" if config.architecture == "cnn" else config.architecture,
+        "pretrained" if config.synthetic_pretraining and config.protocol != "transfer" else "",
+        named=("protocol", "architecture", "synthetic_pretraining"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,7 +193,8 @@ def _official(config: SpeechConfig, session, recorder: results.RunRecorder, work
         vocabulary=config.vocabulary, synthetic_per_class=config.synthetic_per_class,
         validation_fraction=config.validation_fraction, max_train_examples=config.max_train_examples, seed=config.seed,
     )
-    workdir = paths.work_dir(DOMAIN, audio_data.name, run_name(config), workdir)
+    dataset_folder = config.dataset_folder(audio_data.name)
+    workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
     names, num_classes = audio_data.class_names, len(audio_data.class_names)
     initial_weights, learning_rate, pretraining = None, config.learning_rate, {}
     if config.synthetic_pretraining:
@@ -240,7 +242,7 @@ def _official(config: SpeechConfig, session, recorder: results.RunRecorder, work
          "window": audio_data.window, "architecture": config.architecture, "preset": config.preset},
     )
     run_dir = recorder.save(
-        dataset=audio_data.name, run_name=run_name(config), model=model_description(config),
+        dataset=dataset_folder, run_name=run_name(config), model=model_description(config),
         headline=results.headline("accuracy", metrics["accuracy"], higher_is_better=True),
         metrics={**{("test_" + k if k in ("accuracy", "macro_f1") else k): v for k, v in metrics.items()},
                  "parameters": model.count_params(), "epochs_run": len(history.get("loss", [])),
@@ -263,7 +265,8 @@ def _load_fsdd(config: SpeechConfig) -> data.Corpus:
 
 def _loso(config: SpeechConfig, session, recorder: results.RunRecorder, workdir) -> dict[str, Any]:
     corpus = _load_fsdd(config)
-    workdir = paths.work_dir(DOMAIN, corpus.name, run_name(config), workdir)
+    dataset_folder = config.dataset_folder(corpus.name)
+    workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
     speakers = list(config.loso_speakers) or corpus.speaker_names
     if len(corpus.speaker_names) < 2:
         raise DataError(f"Leave-one-speaker-out needs at least 2 speakers; {corpus.name} has {corpus.speaker_names}.")
@@ -319,7 +322,7 @@ def _loso(config: SpeechConfig, session, recorder: results.RunRecorder, workdir)
     tables = {"folds": [{"held_out": s, **f} for s, f in folds.items()], "confusion_matrix": confusion_tables(total_matrix, names),
               "fold_histories": fold_histories}
     run_dir = recorder.save(
-        dataset=corpus.name, run_name=run_name(config), model=model_description(config),
+        dataset=dataset_folder, run_name=run_name(config), model=model_description(config),
         headline=results.headline("accuracy", metrics["mean_accuracy"], higher_is_better=True,
                                   split=f"leave-one-speaker-out mean of {len(folds)}"),
         metrics=metrics, baselines=baseline_metrics,
@@ -333,7 +336,8 @@ def _loso(config: SpeechConfig, session, recorder: results.RunRecorder, workdir)
 
 def _transfer(config: SpeechConfig, session, recorder: results.RunRecorder, workdir) -> dict[str, Any]:
     fsdd = _load_fsdd(config)
-    workdir = paths.work_dir(DOMAIN, fsdd.name, run_name(config), workdir)
+    dataset_folder = config.dataset_folder(fsdd.name)
+    workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
     train_pool, validation_pool, test = data.official_split(fsdd, validation_fraction=config.validation_fraction, seed=config.seed)
     train_pool = data.Clips.concatenate([train_pool, validation_pool])  # every real training clip may be drawn
     if config.max_train_examples:
@@ -401,7 +405,7 @@ def _transfer(config: SpeechConfig, session, recorder: results.RunRecorder, work
     if config.baseline:
         baseline_metrics[f"mfcc_svm_k{headline_k}"] = {"accuracy": summary[headline_k]["mfcc_svm"]}
     run_dir = recorder.save(
-        dataset=fsdd.name, run_name=run_name(config), model=f"{model_description(config)} pretrained on synthetic digits",
+        dataset=dataset_folder, run_name=run_name(config), model=f"{model_description(config)} pretrained on synthetic digits",
         headline=results.headline("accuracy", summary[headline_k]["pretrained"], higher_is_better=True,
                                   split=f"test, k={headline_k} real clips per digit"),
         metrics=metrics, baselines=baseline_metrics, history=pretrain_history,

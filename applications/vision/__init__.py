@@ -10,5 +10,6 @@ DOMAIN = Domain(
     summary="Image classification: residual CNN from scratch or keras.applications transfer learning; "
     "a conditional GAN (`run vision gan`).",
     config_class="applications.vision.config:VisionConfig",
+    fallback=("--dataset", "digits"),
     run_all=((), ("gan",)),
 )

@@ -15,7 +15,6 @@ Figures go to results/benchmarks/vision[-<mode>-<workers>w].json with the enviro
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
@@ -80,7 +79,7 @@ def measure(config, steps: int, policies: Sequence[str]) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> int:
     cli.configure_process()
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied benchmark vision",
         description="Measure training throughput (float32 vs mixed_bfloat16), input-pipeline "
         "throughput and model FLOP utilisation; writes results/benchmarks/vision*.json.",

@@ -58,7 +58,7 @@ class ImageData:
     test: tuple[np.ndarray, np.ndarray]
     mirror_safe: bool
     skipped: Skipped = dataclasses.field(default_factory=Skipped)  # files not used
-    adjusted: Skipped = dataclasses.field(default_factory=Skipped)  # files converted to fit
+    adjusted: Skipped = dataclasses.field(default_factory=data_lib.adjusted)  # files converted to fit
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -93,10 +93,17 @@ def read_cifar10_folder(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]
     def load(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
         images, labels = [], []
         for name in names:
-            with open(folder / name, "rb") as handle:
-                batch = pickle.load(handle, encoding="bytes")
-            images.append(batch[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels += batch[b"labels"]
+            path = folder / name
+            try:
+                with open(path, "rb") as handle:
+                    batch = pickle.load(handle, encoding="bytes")
+                images.append(batch[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+                labels += batch[b"labels"]
+            except OSError as error:
+                raise data_lib.unreadable(path, error, "a CIFAR-10 python batch (cifar-10-batches-py)") from error
+            except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError) as error:
+                raise DataError(f"{str(path)!r} is not a CIFAR-10 python batch (a pickled dict with b'data' "
+                                f"[N, 3072] and b'labels'): {type(error).__name__}: {error}") from error
         return np.concatenate(images).astype(np.uint8), np.asarray(labels, dtype=np.int32)
 
     return {"train": load([f"data_batch_{i}" for i in range(1, 6)]), "test": load(["test_batch"])}
@@ -120,8 +127,8 @@ def load_image(path: str | Path, size: tuple[int, int] | None, channels: int) ->
     return array[..., None] if channels == 1 else array
 
 
-def _probe_image(path: Path) -> tuple[tuple[int, int], int] | None:
-    """((height, width), channels) of an image file without decoding it, or None if unreadable."""
+def _probe_image(path: Path) -> tuple[tuple[int, int], int] | str:
+    """((height, width), channels) of an image file without decoding it, or why it cannot be used."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -130,8 +137,10 @@ def _probe_image(path: Path) -> tuple[tuple[int, int], int] | None:
         with Image.open(path) as image:
             channels = 1 if image.mode in ("1", "L", "I", "I;16", "F") else 3
             return (image.size[1], image.size[0]), channels
+    except PermissionError as error:
+        return f"unreadable: {data_lib.describe_os_error(error)}"
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
+        return "unreadable image"
 
 
 def read_image_folder(root: Path, image_size: int) -> tuple[np.ndarray, np.ndarray, list[str], Skipped, Skipped]:
@@ -142,12 +151,12 @@ def read_image_folder(root: Path, image_size: int) -> tuple[np.ndarray, np.ndarr
     not readable images are skipped and counted; others are converted and counted.
     """
     listing = data_lib.list_class_folders(root, IMAGE_EXTENSIONS)
-    skipped, adjusted = listing.skipped, Skipped()
+    skipped, adjusted = listing.skipped, data_lib.adjusted()
     probes = {}
     for path in listing.files:
         probe = _probe_image(path)
-        if probe is None:
-            skipped.add("unreadable image", path.relative_to(root))
+        if isinstance(probe, str):
+            skipped.add(probe, path.relative_to(root))
         else:
             probes[path] = probe
     if not probes:
@@ -243,7 +252,7 @@ def load(
             log.warning("Fashion-MNIST not found (%s); using scikit-learn's bundled digits.", why)
             dataset = "digits"
 
-    skipped, adjusted = Skipped(), Skipped()
+    skipped, adjusted = Skipped(), data_lib.adjusted()
     if dataset in ("fashion_mnist", "mnist"):
         splits, source = data_lib.resolve(dataset, _mnist_like_sources(dataset, data_dir))
         names = FASHION_MNIST_CLASSES if dataset == "fashion_mnist" else DIGIT_CLASSES
@@ -259,7 +268,7 @@ def load(
             raise DataError("--dataset folder needs --data-dir pointing at a folder of class subfolders.")
         splits, names = {}, None
         parts = {"train": root / "train", "test": root / "test"}
-        layout = parts if all(p.is_dir() for p in parts.values()) else {"all": root}
+        layout = parts if all(data_lib.is_dir(p) for p in parts.values()) else {"all": root}
         for split, folder in layout.items():
             images, labels, found, split_skipped, split_adjusted = read_image_folder(folder, image_size)
             if names is not None and found != names:
@@ -281,6 +290,14 @@ def load(
         train = (train[0][chosen], train[1][chosen])
         validation = tuple(a[: max(max_train_examples // 4, 1)] for a in validation)
         splits["test"] = tuple(a[: max(max_train_examples // 2, 1)] for a in splits["test"])
+    sizes = {"train": len(train[1]), "validation": len(validation[1]), "test": len(splits["test"][1])}
+    empty = [split for split, size in sizes.items() if size == 0]
+    if empty:
+        raise DataError(
+            f"{dataset}: {sum(sizes.values())} usable images in {len(names)} classes leave the {' and '.join(empty)} "
+            f"split(s) empty ({' / '.join(f'{k} {v}' for k, v in sizes.items())}); expected enough images per class "
+            "for a stratified train / validation / test split (at least about 10 each)."
+        )
     result = ImageData(dataset, source, list(names), train, validation, splits["test"], MIRROR_SAFE[dataset], skipped, adjusted)
     if image_size and result.image_shape[:2] != (image_size, image_size):
         result = _resize_all(result, image_size)

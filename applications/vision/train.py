@@ -20,8 +20,9 @@ log = logging.getLogger("keras_applied.vision")
 
 
 def run_name(config: VisionConfig) -> str:
-    """Results folder name: the preset, plus the backbone when it is not the default CNN."""
-    return config.preset if config.backbone == "resnet" else f"{config.preset}-{config.backbone}"
+    """Results folder name: the preset, the backbone when it is not the default CNN, then the values
+    changed from the preset or the run tag (common.config.RunConfig.run_suffix)."""
+    return config.run_name("" if config.backbone == "resnet" else config.backbone, named=("backbone",))
 
 
 def build_model(config: VisionConfig, image_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
@@ -109,7 +110,8 @@ def train_and_evaluate(
             validation_fraction=config.validation_fraction, image_size=config.image_size,
             max_train_examples=config.max_train_examples,
         )
-        workdir = paths.work_dir(DOMAIN, images.name, run_name(config), workdir)
+        dataset_folder = config.dataset_folder(images.name)
+        workdir = paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir)
         num_classes = len(images.class_names)
         batch_size = session.batch_size(config.batch_size)  # global, a multiple of the replicas
         train_ds, validation_ds, test_ds = data.pipelines(
@@ -131,7 +133,7 @@ def train_and_evaluate(
              "image_shape": images.image_shape, "preset": config.preset},
         )
     run_dir = recorder.save(
-        dataset=images.name,
+        dataset=dataset_folder,
         run_name=run_name(config),
         model=config.backbone if config.backbone != "resnet" else f"residual_cnn{list(config.widths)}x{config.blocks_per_stage}",
         headline=results.headline("accuracy", metrics["test_accuracy"], higher_is_better=True),

@@ -81,7 +81,14 @@ def test_unknown_flag_exits_with_a_suggestion(capsys):
 
 def test_run_main_reports_config_errors_without_training(capsys):
     called = []
-    with pytest.raises(SystemExit):
-        cli.run_main(ToyConfig, lambda *a, **k: called.append(1), ["--width", "0"], prog="toy", description="")
-    assert not called
-    assert "width must be >= 1" in capsys.readouterr().err
+    code = cli.run_main(ToyConfig, lambda *a, **k: called.append(1), ["--width", "0"], prog="toy", description="")
+    assert code == 2 and not called
+    err = capsys.readouterr().err
+    assert err.strip() == "toy: error: ToyConfig.width must be >= 1; received 0. (see toy --help)"
+
+
+def test_flags_are_never_abbreviated(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run_main(ToyConfig, lambda *a, **k: None, ["--wid", "3"], prog="toy", description="")
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --wid" in capsys.readouterr().err

@@ -75,15 +75,20 @@ def cli(args, *, env=None, timeout=600, check=True, workdir=None, results=None):
     return completed
 
 
-def metrics_of(results: Path, run: str = "smoke") -> dict:
+# The run folders: the values SMOKE and each test change from the smoke preset name the run.
+SMOKE_RUN = "smoke-{}lr0.005-max_train_examples0"
+
+
+def metrics_of(results: Path, run: str) -> dict:
     return json.loads((results / "vision" / "digits" / run / "metrics.json").read_text())
 
 
 def test_mirrored_on_two_cpu_devices(tmp_path):
     cli([*SMOKE, "--epochs", "2", "--distribute", "mirrored", "--batch-size", "63"],
         env={"KERAS_APPLIED_CPU_DEVICES": "2"}, workdir=tmp_path / "work", results=tmp_path / "results")
-    metrics = metrics_of(tmp_path / "results", "smoke-mirrored")  # beside, not over, a plain run
-    config = json.loads((tmp_path / "results" / "vision" / "digits" / "smoke-mirrored" / "config.json").read_text())
+    run = SMOKE_RUN.format("batch63-epochs2-") + "-mirrored"  # beside, not over, a plain run
+    metrics = metrics_of(tmp_path / "results", run)
+    config = json.loads((tmp_path / "results" / "vision" / "digits" / run / "config.json").read_text())
     assert config["distribute"] == "mirrored"
     # 1,293 training digits in global batches of 62 (63 rounded down to 2 replicas): 21 steps an epoch.
     assert metrics["metrics"]["optimizer_steps"] == 2 * 21
@@ -98,7 +103,7 @@ def test_two_worker_processes_train_in_lockstep(tmp_path):
     )
     assert launch.returncode == 0, launch.stdout[-5000:]
     assert "2 replicas in sync over 2 worker(s); this is worker 1" in launch.stdout
-    metrics = metrics_of(tmp_path / "results", "smoke-multi_worker")  # written by the chief alone
+    metrics = metrics_of(tmp_path / "results", SMOKE_RUN.format("epochs2-") + "-multi_worker")  # by the chief alone
     assert metrics["metrics"]["optimizer_steps"] == 2 * 21  # global batch 64 over 1,293 digits
     assert metrics["metrics"]["test_examples"] == 359
     assert (tmp_path / "work" / "worker-1").is_dir() and (tmp_path / "work" / "model.keras").exists()
@@ -111,7 +116,7 @@ def test_jax_data_parallel_over_two_host_devices(tmp_path):
         env={"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
         workdir=tmp_path / "work", results=tmp_path / "results")
     # Training batches must divide over the devices, so the last partial batch is dropped: 1,293 // 64.
-    assert metrics_of(tmp_path / "results", "smoke-data_parallel")["metrics"]["optimizer_steps"] == 20
+    assert metrics_of(tmp_path / "results", SMOKE_RUN.format("") + "-data_parallel")["metrics"]["optimizer_steps"] == 20
 
 
 def test_a_run_killed_at_a_random_step_resumes_to_the_same_step_count(tmp_path):
@@ -119,7 +124,8 @@ def test_a_run_killed_at_a_random_step_resumes_to_the_same_step_count(tmp_path):
     epochs = 4
     args = [*SMOKE, "--epochs", str(epochs), "--backup-steps", "3"]
     cli(args, workdir=tmp_path / "clean_work", results=tmp_path / "clean")
-    clean = metrics_of(tmp_path / "clean")
+    run = SMOKE_RUN.format(f"epochs{epochs}-")  # --backup-steps is a setting: not in the name
+    clean = metrics_of(tmp_path / "clean", run)
     total_steps = clean["metrics"]["optimizer_steps"]
     assert total_steps == epochs * 21
 
@@ -146,7 +152,7 @@ def test_a_run_killed_at_a_random_step_resumes_to_the_same_step_count(tmp_path):
     assert not (tmp_path / "resumed").exists()  # nothing written for the killed run
 
     cli(args, workdir=work, results=tmp_path / "resumed")
-    resumed = metrics_of(tmp_path / "resumed")
+    resumed = metrics_of(tmp_path / "resumed", run)
     assert resumed["metrics"]["optimizer_steps"] == total_steps, f"killed at {killed_at}"
     assert resumed["metrics"]["epochs_run"] == epochs
     assert not (work / "backup").exists()

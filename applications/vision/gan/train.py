@@ -33,7 +33,8 @@ log = logging.getLogger("keras_applied.vision.gan")
 
 
 def run_name(config: GanConfig) -> str:
-    return f"{config.preset}-gan"
+    """Results folder name: ``<preset>-gan``, then the values changed from the preset or the run tag."""
+    return config.run_name("gan")
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
@@ -133,7 +134,8 @@ def train_and_evaluate(
     with training.session_for(config) as session:
         images = data.load(config.dataset, data_dir=config.data_dir, seed=config.seed,
                            max_train_examples=config.max_train_examples)
-        workdir = Path(paths.work_dir(DOMAIN, images.name, run_name(config), workdir))
+        dataset_folder = config.dataset_folder(images.name)
+        workdir = Path(paths.work_dir(DOMAIN, dataset_folder, run_name(config), workdir))
         num_classes = len(images.class_names)
         shape = images.image_shape
         if shape[0] % 4 or shape[1] % 4:
@@ -189,7 +191,7 @@ def train_and_evaluate(
         )
     references = {"real_training_images": real, "untrained_generator": untrained}
     run_dir = recorder.save(
-        dataset=images.name,
+        dataset=dataset_folder,
         run_name=run_name(config),
         model=f"conditional_dcgan(g={config.generator_width}, d={config.discriminator_width}, z={config.latent_dim})",
         headline=results.headline("judge_fid", final["judge_fid"], higher_is_better=False, split="generated vs test"),

@@ -26,14 +26,14 @@ def forecast_run(tmp_path_factory):
     run_cli(
         "run", "forecasting", "--preset", "smoke", "--dataset", "co2", "--max-train-windows", "0", "--epochs", "4",
         "--learning-rate", "0.003", "--statistical-baselines", "--baseline-fit-rows", "300",
-        "--arima-order", "1", "1", "1", "--seasonal-order", "0", "0", "0", "0",
+        "--arima-order", "1", "1", "1", "--seasonal-order", "0", "0", "0", "0", "--run-tag", "cli",
         "--workdir", str(base / "work"), "--results-dir", str(base / "results"),
     )
     return base
 
 
 def test_forecast_run_reports_the_model_beside_every_baseline(forecast_run):
-    run_dir = forecast_run / "results" / "forecasting" / "co2" / "smoke-tcn"
+    run_dir = forecast_run / "results" / "forecasting" / "co2" / "smoke-tcn-cli"  # named by --run-tag
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["headline"]["metric"] == "mae" and metrics["headline"]["higher_is_better"] is False
     assert set(metrics["baselines"]) == {"persistence", "seasonal_naive", "sarima", "holt_winters"}
@@ -103,11 +103,12 @@ def test_financial_run_on_a_user_ohlcv_csv(tmp_path):
 def test_anomaly_run_finds_injected_spikes(tmp_path):
     run_cli("run", "forecasting", "--preset", "smoke", "--task", "anomaly", "--dataset", "co2", "--epochs", "6",
             "--max-train-windows", "0", "--workdir", str(tmp_path / "work"), "--results-dir", str(tmp_path / "results"))
-    metrics = json.loads((tmp_path / "results" / "forecasting" / "co2" / "smoke-anomaly-autoencoder" / "metrics.json").read_text())
+    run_dir = tmp_path / "results" / "forecasting" / "co2" / "smoke-anomaly-autoencoder-epochs6-max_train_windows0"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["headline"]["metric"] == "f1" and metrics["metrics"]["injected_spikes"] == 20
     assert metrics["metrics"]["injected_recall"] >= 0.5  # 3-5 sigma spikes on a smooth seasonal series
     assert "rolling_zscore" in metrics["baselines"]
-    plots_dir = tmp_path / "results" / "forecasting" / "co2" / "smoke-anomaly-autoencoder" / "plots"
+    plots_dir = run_dir / "plots"
     assert (plots_dir / "flagged_test_points.png").exists() and (plots_dir / "injected_spikes.png").exists()
     # The saved detector scores a user's CSV: a spike added to the series is flagged.
     from applications.forecasting import predict

@@ -31,7 +31,8 @@ def trained_run(tmp_path_factory):
 
 
 def test_run_writes_results_that_show_learning(trained_run):
-    run_dir = trained_run / "results" / "nlp" / "csv" / "smoke-transformer"
+    # Filed under the CSV's name, the run named by the values changed from the smoke preset.
+    run_dir = trained_run / "results" / "nlp" / "reviews" / "smoke-transformer-epochs4-lr0.005-max_train_examples0"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # The label is one sentiment word among filler: chance is 0.5, a working model learns it.
     assert metrics["headline"]["metric"] == "accuracy" and metrics["headline"]["value"] > 0.85
@@ -52,13 +53,15 @@ def test_predict_prints_label_and_probability(trained_run, tmp_path, capsys):
     texts_file = tmp_path / "texts.txt"
     texts_file.write_text("the acting was wonderful and fun\n\nthe plot was awful\n")
     capsys.readouterr()
+    # The empty text makes the exit status 1; it is named on stderr, the others print on stdout.
     assert keras_applied(["predict", "nlp", "--model", str(trained_run / "work" / "model.keras"),
-                          "a brilliant movie", "", "--file", str(texts_file)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 4 and lines[1] == "skipped (empty text): ''"
+                          "a brilliant movie", "", "--file", str(texts_file)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert len(lines) == 3 and "text 2: skipped (empty text): ''" in captured.err.splitlines()
     label, probability, text = lines[0].split("\t")
     assert label == "pos" and 0.5 < float(probability) <= 1.0 and text == "a brilliant movie"
-    assert lines[2].startswith("pos\t") and lines[3].startswith("neg\t")
+    assert lines[1].startswith("pos\t") and lines[2].startswith("neg\t")
 
 
 def test_pretrained_family_trains_and_predicts_offline_from_a_local_checkpoint(tiny_bert, tmp_path, capsys):
@@ -70,7 +73,7 @@ def test_pretrained_family_trains_and_predicts_offline_from_a_local_checkpoint(t
     config = NLPConfig.from_preset("smoke", model="pretrained", checkpoint=tiny_bert, dataset="csv",
                                    data_file=str(tmp_path / "reviews.csv"), baseline=False, run_tag="tiny")
     result = train.train_and_evaluate(config, workdir=tmp_path / "work", results_dir=tmp_path / "results")
-    metrics = json.loads((tmp_path / "results" / "nlp" / "csv" / "smoke-pretrained-tiny" / "metrics.json").read_text())
+    metrics = json.loads((tmp_path / "results" / "nlp" / "reviews" / "smoke-pretrained-tiny" / "metrics.json").read_text())
     assert metrics["headline"]["metric"] == "accuracy" and 0.0 <= metrics["headline"]["value"] <= 1.0
     assert metrics["metrics"]["saved_model_max_abs_difference"] < 1e-3 and metrics["baselines"] == {}
     assert "--model pretrained" in metrics["command"] and "--run-tag tiny" in metrics["command"]

@@ -46,7 +46,8 @@ def test_a_student_trains_on_the_teachers_probabilities(teacher_and_data):
                                    epochs=3, learning_rate=0.005, max_train_examples=0, baseline=False,
                                    teacher=teacher, teacher_weight=0.7)
     train.train_and_evaluate(config, workdir=base / "student", results_dir=base / "results")
-    run_dir = base / "results" / "nlp" / "csv" / "smoke-lstm-distilled"  # never overwrites the labels-only run
+    run_dir = base / "results" / "nlp" / "reviews" / train.run_name(config)  # never overwrites the labels-only run
+    assert run_dir.name.startswith("smoke-lstm-distilled-")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["metrics"]["teacher"] == teacher and metrics["metrics"]["teacher_weight"] == 0.7
     assert metrics["metrics"]["teacher_train_accuracy"] > 0.7  # the teacher learned the task (chance: 0.5)

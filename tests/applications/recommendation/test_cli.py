@@ -27,7 +27,7 @@ def rating_run(tmp_path_factory, movielens_dir):
     run_cli("run", "recommendation", *SMOKE, "--dataset", "csv", "--ratings-file", str(path), "--user-column", "customer",
             "--item-column", "product", "--rating-column", "stars", "--timestamp-column", "when",
             "--items-file", str(movielens_dir / "recommendation" / "ml-latest-small" / "movies.csv"),
-            "--epochs", "10", "--batch-size", "32", "--learning-rate", "0.01", "--embedding-dim", "8",
+            "--epochs", "10", "--batch-size", "32", "--learning-rate", "0.01", "--embedding-dim", "8", "--run-tag", "cli",
             "--workdir", str(base / "work"), "--results-dir", str(base / "results"))
     return base
 
@@ -42,7 +42,7 @@ def retrieval_run(tmp_path_factory, movielens_dir):
 
 
 def test_rating_run_beats_its_baselines_and_writes_every_file(rating_run):
-    run_dir = rating_run / "results" / "recommendation" / "csv" / "smoke-rating"
+    run_dir = rating_run / "results" / "recommendation" / "mine" / "smoke-rating-cli"  # the file's name; --run-tag
     metrics = json.loads((run_dir / "metrics.json").read_text())
     headline, baselines = metrics["headline"], metrics["baselines"]
     assert headline["metric"] == "rmse" and not headline["higher_is_better"]
@@ -64,7 +64,8 @@ def test_rating_run_beats_its_baselines_and_writes_every_file(rating_run):
 
 
 def test_retrieval_run_ranks_the_catalogue_better_than_popularity(retrieval_run):
-    run_dir = retrieval_run / "results" / "recommendation" / "movielens_latest_small" / "smoke-retrieval"
+    run_dir = (retrieval_run / "results" / "recommendation" / "movielens_latest_small"
+               / "smoke-retrieval-batch64-embedding_dim16-epochs12-holdout2")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["headline"]["metric"] == "recall_at_10" and metrics["metrics"]["split"] == "temporal"
     popularity = metrics["baselines"]["popularity"]

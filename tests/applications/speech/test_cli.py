@@ -42,8 +42,9 @@ def trained_run(tmp_path_factory, tone_folder):
     return base
 
 
-def test_run_writes_results_that_show_learning_and_counts_bad_files(trained_run):
-    run_dir = trained_run / "results" / "speech" / "folder" / "smoke"
+def test_run_writes_results_that_show_learning_and_counts_bad_files(trained_run, tone_folder):
+    # Filed under the data folder's name, the run named by the values changed from the smoke preset.
+    run_dir = trained_run / "results" / "speech" / tone_folder.name / "smoke-batch16-epochs6-lr0.005-max_train_examples0"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # Three tone classes: chance is 1/3; a working front end and CNN separate them in 6 epochs.
     assert metrics["headline"]["metric"] == "accuracy" and metrics["headline"]["value"] > 0.8
@@ -68,13 +69,18 @@ def test_predict_prints_label_and_probability_and_skips_bad_files(trained_run, t
     silent = wavs.write(tmp_path / "silent.wav", np.zeros(800))
     broken = tmp_path / "broken.wav"
     broken.write_text("not audio")
-    result = run_cli("predict", "speech", "--model", str(trained_run / "work" / "model.keras"), str(clip), str(silent), str(broken))
+    result = run_cli("predict", "speech", "--model", str(trained_run / "work" / "model.keras"), str(clip), str(silent),
+                     str(broken), check=False)
+    # Any unusable input makes the exit status 1; results on stdout, skipped files on stderr.
+    assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
     label, probability = lines[0].split(": ", 1)[1].split(" (")[0].split()
     assert label == "mid" and 0.5 < float(probability) <= 1.0
     assert "resampled from 16000 Hz; mixed down from 2 channels" in lines[0]
-    assert lines[1].startswith(f"{silent}: skipped:") and "is silent" in lines[1]
-    assert lines[2].startswith(f"{broken}: skipped:") and "not a readable WAV file" in lines[2]
+    skipped = [line for line in result.stderr.splitlines() if ": skipped:" in line]
+    assert skipped[0].startswith(f"{silent}: skipped:") and "is silent" in skipped[0]
+    assert skipped[1].startswith(f"{broken}: skipped:") and "not a readable WAV file" in skipped[1]
 
 
 def test_predict_refuses_files_that_are_not_speech_models(tmp_path):

@@ -22,7 +22,8 @@ def test_leave_one_speaker_out_trains_once_per_speaker(fsdd, tmp_path):
     config = SpeechConfig.from_preset("smoke", dataset="fsdd", data_dir=str(fsdd), protocol="loso", max_train_examples=0,
                                       baseline=False)
     returned = train.train_and_evaluate(config, workdir=str(tmp_path / "work"), results_dir=str(tmp_path / "results"))
-    run_dir = tmp_path / "results/speech/fsdd/smoke-loso"
+    run_dir = tmp_path / "results/speech/fsdd" / train.run_name(config)
+    assert run_dir.name == "smoke-loso-no_baseline-max_train_examples0"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     folds = metrics["metrics"]["folds"]
     # 2 speakers x 10 digits x 6 clips: test on one speaker's 60, train on 50 of the other's (10 validation).
@@ -35,7 +36,8 @@ def test_leave_one_speaker_out_trains_once_per_speaker(fsdd, tmp_path):
 def test_transfer_compares_pretraining_scratch_and_svm_on_the_same_clips(fsdd, tmp_path):
     config = SpeechConfig.from_preset("smoke", dataset="fsdd", data_dir=str(fsdd), protocol="transfer", max_train_examples=0)
     train.train_and_evaluate(config, workdir=str(tmp_path / "work"), results_dir=str(tmp_path / "results"))
-    run_dir = tmp_path / "results/speech/fsdd/smoke-transfer"
+    run_dir = tmp_path / "results/speech/fsdd" / train.run_name(config)
+    assert run_dir.name == "smoke-transfer-max_train_examples0"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     summary = metrics["metrics"]["summary"]
     # k = 1 and all; the official training split of the fake FSDD has 2 speakers x 1 index per digit.

@@ -24,7 +24,7 @@ def trained_run(tmp_path_factory):
 
 
 def test_run_writes_results_that_show_learning(trained_run):
-    run_dir = trained_run / "results" / "vision" / "digits" / "smoke"
+    run_dir = trained_run / "results" / "vision" / "digits" / "smoke-epochs6-lr0.005-max_train_examples0-widths16-32"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     # 10 balanced classes: chance is 0.1; a working pipeline and model learn far more in 6 epochs.
     assert metrics["headline"]["metric"] == "accuracy" and metrics["headline"]["value"] > 0.8
@@ -46,10 +46,13 @@ def test_predict_prints_top_classes_and_skips_bad_files(trained_run, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_text("not an image")
     result = run_cli("predict", "vision", "--model", str(trained_run / "work" / "model.keras"), "--top-k", "2",
-                     str(image_path), str(broken))
+                     str(image_path), str(broken), check=False)
+    # Any unusable input makes the exit status 1; results on stdout, the skipped file on stderr.
+    assert result.returncode == 1
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith(f"{image_path}: ") and len(lines[0].split(",")) == 2
-    assert lines[1].startswith(f"{broken}: skipped:") and "not a readable image" in lines[1]
+    assert len(lines) == 1 and lines[0].startswith(f"{image_path}: ") and len(lines[0].split(",")) == 2
+    skipped = [line for line in result.stderr.splitlines() if line.startswith(f"{broken}: skipped:")]
+    assert len(skipped) == 1 and "not a readable image" in skipped[0]
 
 
 def test_predict_refuses_a_file_that_is_not_a_model(tmp_path):
