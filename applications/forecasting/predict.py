@@ -16,8 +16,8 @@ model's frequency); the last ``window`` rows must then be complete.
 
 from __future__ import annotations
 
-import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +30,17 @@ from applications.forecasting import (
     data,
     models,  # noqa: F401 - registers the custom layers for loading
 )
+from common import cli, plots, saving
 from common import data as data_lib
-from common import plots, saving
-from common.errors import DataError, UserInputError
+from common.errors import ConfigError, DataError, ModelFileError, UserInputError
 
 DOMAIN = "forecasting"
 log = logging.getLogger("keras_applied.forecasting")
+EXIT_STATUS = (
+    "Exit status: 0 when the forecast (or anomaly table) was printed and written; 1 when the model, "
+    "the CSV or the output folder cannot be used (one line on stderr says why); 2 for a bad flag; "
+    "130 when interrupted."
+)
 
 
 def read_series(path: str | Path, metadata: dict[str, Any], time_column: str | None,
@@ -169,43 +174,93 @@ def anomaly_csv(model, metadata: dict[str, Any], csv_path: str, time_column: str
     return result, figure
 
 
+class _Card(dict):
+    """A model card whose missing fields are a :class:`ModelFileError` naming the field, not a KeyError."""
+
+    def __init__(self, fields: dict[str, Any], model_path: str) -> None:
+        super().__init__(fields)
+        self.model_path = model_path
+
+    def __missing__(self, key: str):
+        raise ModelFileError(f"{self.model_path}: its model card ({saving.metadata_path(self.model_path).name}) has no "
+                             f"{key!r}; expected the card a `keras-applied run forecasting` writes beside model.keras.")
+
+
 def predict_csv(model_path: str, csv_path: str, time_column: str | None = None) -> tuple[pd.DataFrame, Any, dict]:
     """(result table, figure, model card) for ``csv_path`` with the saved model."""
     model, metadata = saving.load_model(model_path, domain=DOMAIN)
+    metadata = _Card(metadata, model_path)
     task = metadata.get("task", "forecast")
+    if task not in ("forecast", "financial", "anomaly"):
+        raise ModelFileError(f"{model_path}: its model card names the task {task!r}; expected 'forecast', "
+                             "'financial' or 'anomaly'.")
     handler = {"forecast": forecast_csv, "financial": financial_csv, "anomaly": anomaly_csv}[task]
     table, figure = handler(model, metadata, csv_path, time_column)
     return table, figure, metadata
 
 
+def check_output(output_dir: str, name: str) -> tuple[Path, Path]:
+    """The CSV and PNG paths to write, refused before any work when they cannot be written: a
+    name with a folder in it, an output folder that is a file or lies under one, an existing
+    folder in the way of a file, or a folder without write permission."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ConfigError(f"--name must be a plain file name without folders; received {name!r}.")
+    folder = Path(output_dir)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--output-dir {output_dir!r} cannot be a folder: {str(existing)!r} is a file. "
+                          "Expected a folder (it is created if missing).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output-dir {output_dir!r} is not writable (no write permission on {str(existing)!r}).")
+    paths = folder / f"{name}.csv", folder / f"{name}.png"
+    for path in paths:
+        if path.is_dir():
+            raise ConfigError(f"Cannot write {str(path)!r}: a folder of that name is in the way; choose another --name.")
+    return paths
+
+
+def write_outputs(table: pd.DataFrame, figure, csv_path: Path, png_path: Path) -> None:
+    try:
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(csv_path, index=False)
+        figure.savefig(png_path, dpi=110)
+    except OSError as error:
+        raise ConfigError(f"Cannot write the forecast to --output-dir {str(csv_path.parent)!r}: "
+                          f"{error.strerror or error} ({error.filename or csv_path}).") from error
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied predict forecasting",
         description="Forecast the next horizon of a CSV series (with prediction intervals), the next day's return "
         "and volatility of an OHLCV CSV, or flag anomalies, with a saved forecasting model.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--model", required=True, help="A model.keras written by a forecasting run (in its workdir); "
                         "its model.json card says the task, columns, window and scaling.")
     parser.add_argument("--csv", required=True, help="The series: a CSV with a timestamp column and the columns the "
                         "model was trained on (an OHLCV CSV for a financial model), ending where the forecast starts.")
     parser.add_argument("--time-column", default=None, help="Timestamp column (default: the model's, else the first).")
-    parser.add_argument("--output-dir", default=".", help="Folder for <name>.csv and <name>.png.")
+    parser.add_argument("--output-dir", default=".", help="Folder for <name>.csv and <name>.png (created if missing).")
     parser.add_argument("--name", default="forecast", help="Base name of the written files.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        csv_path, png_path = check_output(args.output_dir, args.name)
         table, figure, metadata = predict_csv(args.model, args.csv, args.time_column)
+        write_outputs(table, figure, csv_path, png_path)
     except UserInputError as error:
         print(f"keras-applied predict forecasting: error: {error}", file=sys.stderr)
         return 1
-    folder = Path(args.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / f"{args.name}.csv", index=False)
-    figure.savefig(folder / f"{args.name}.png", dpi=110)
+    except KeyboardInterrupt:
+        print("keras-applied predict forecasting: interrupted.", file=sys.stderr)
+        return 130
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.tail(30).to_string(index=False) if metadata.get("task") != "anomaly"
               else table[table["anomaly"]].to_string(index=False))
-    print(f"wrote {folder / (args.name + '.csv')} and {folder / (args.name + '.png')}")
+    print(f"wrote {csv_path} and {png_path}")
     return 0
 
 

@@ -3,12 +3,12 @@
 Type a move as a 1-based digit (Connect Four: a column 1-7 from the left; tic-tac-toe: a cell
 1-9 row by row from the top left) and press Enter; ``q`` quits. An illegal or unreadable move is
 explained and asked for again. Input may be piped (``printf '4\\n4\\n' | keras-applied play
-games ...``); the game stops cleanly when the input ends.
+games ...``); the game stops cleanly when the input ends (exit status 0), and Ctrl-C stops it with
+one line and exit status 130.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -17,16 +17,26 @@ import numpy as np
 
 from applications.games import game as game_lib
 from applications.games.game import IllegalMoveError
-from applications.games.predict import PLAYER_NAMES, load_agent
+from applications.games.predict import PLAYER_NAMES, check_search_flags, load_agent
+from common import cli
 from common.errors import UserInputError
 
+EXIT_STATUS = (
+    "Exit status: 0 when the game ends, q is typed or the input ends (Ctrl-D, or the end of piped "
+    "input); 1 when the model or --moves cannot be used (one line on stderr says why); 2 for a bad "
+    "flag; 130 on Ctrl-C."
+)
 
 def play_game(model, game, *, human_player: int, simulations: int, c_puct: float = 1.5,
-              moves: str = "", seed: int = 0, input_stream: TextIO = sys.stdin,
-              output: TextIO = sys.stdout) -> str:
+              moves: str = "", seed: int = 0, input_stream: TextIO | None = None,
+              output: TextIO | None = None) -> str:
     """One game, the person moving as ``human_player`` (0 first, 1 second). Returns the outcome
-    text, or ``"quit"`` / ``"input ended"``."""
+    text, or ``"quit"`` / ``"input ended"``. Reads ``sys.stdin`` and writes ``sys.stdout`` (as they
+    are at the call) unless streams are given."""
     from applications.games import arena, mcts
+
+    input_stream = sys.stdin if input_stream is None else input_stream
+    output = sys.stdout if output is None else output
 
     agent = arena.NetworkPlayer(mcts.Evaluator(game, model), simulations, c_puct=c_puct, name="agent")
     rng = np.random.default_rng(seed)
@@ -72,9 +82,10 @@ def play_game(model, game, *, human_player: int, simulations: int, c_puct: float
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied play games",
         description="Play against a trained agent in the terminal (moves typed as 1-based digits).",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--model", required=True, help="A model.keras written by a games run (in its workdir).")
     parser.add_argument("--game", default=None, choices=sorted(game_lib.GAMES),
@@ -85,8 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--moves", default="", help="Start after these moves (1-based digits, e.g. 44).")
     parser.add_argument("--seed", type=int, default=0, help="Random seed (ties between equally visited moves).")
     args = parser.parse_args(argv)
-    if args.simulations < 0:
-        parser.error(f"--simulations must be >= 0; received {args.simulations}.")
+    check_search_flags(parser, args.simulations, args.c_puct)
     try:
         model, game, _ = load_agent(args.model, args.game)
         play_game(model, game, human_player=0 if args.first == "human" else 1, simulations=args.simulations,
@@ -94,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserInputError as error:
         print(f"keras-applied play games: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C at the prompt or while the agent thinks: no traceback
+        print(flush=True)  # end the prompt line the interrupt left open
+        print("keras-applied play games: interrupted; game abandoned.", file=sys.stderr)
+        return 130
     return 0
 
 

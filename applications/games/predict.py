@@ -8,7 +8,7 @@ model's metadata card (``model.json`` beside ``model.keras``); ``--game`` must a
 
 from __future__ import annotations
 
-import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -16,18 +16,23 @@ from typing import Any
 import numpy as np
 
 from applications.games import game as game_lib
-from common import saving
+from common import cli, saving
 from common.errors import ModelFileError, UserInputError
 
 DOMAIN = "games"
 PLAYER_NAMES = ("player 1 (x)", "player 2 (o)")
+EXIT_STATUS = (
+    "Exit status: 0 when the position was analysed; 1 when the model or --moves cannot be used "
+    "(one line on stderr says why); 2 for a bad flag; 130 when interrupted."
+)
 
 
 def load_agent(model_path: str, game_name: str | None = None):
     """The model, its game and its metadata; refuses a model made for another game."""
     from applications.games import checkpoint, models  # noqa: F401 - models registers the custom layer
 
-    model, metadata = saving.load_model(model_path, domain=DOMAIN)
+    # A checkpoint or snapshot (no card) is accepted: the game is then found from its shapes.
+    model, metadata = saving.load_model(model_path, domain=DOMAIN, require_card=False)
     trained_for = metadata.get("game")
     if trained_for and game_name and trained_for != game_name:
         raise ModelFileError(f"{model_path!r} was trained for {trained_for!r}, not {game_name!r}.")
@@ -86,11 +91,20 @@ def format_report(game, report: dict[str, Any], simulations: int) -> str:
     return "\n".join(lines)
 
 
+def check_search_flags(parser, simulations: int, c_puct: float) -> None:
+    """Refuse (exit 2) search settings that would silently search nonsense."""
+    if simulations < 0:
+        parser.error(f"--simulations must be >= 0; received {simulations}.")
+    if not math.isfinite(c_puct) or c_puct < 0:
+        parser.error(f"--c-puct must be a finite number >= 0; received {c_puct}.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied predict games",
         description="Print the board after a sequence of moves, with the network's policy over the "
         "legal moves, its value for the player to move, and the search's choice.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--model", required=True, help="A model.keras written by a games run (in its workdir).")
     parser.add_argument("--moves", default="", help="Moves played so far from the start, as 1-based digits: "
@@ -102,14 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="MCTS simulations for the search's move choice (0: the network alone).")
     parser.add_argument("--c-puct", type=float, default=1.5, help="PUCT exploration constant of the search.")
     args = parser.parse_args(argv)
-    if args.simulations < 0:
-        parser.error(f"--simulations must be >= 0; received {args.simulations}.")
+    check_search_flags(parser, args.simulations, args.c_puct)
     try:
         model, game, _ = load_agent(args.model, args.game)
         report = analyse(model, game, args.moves, args.simulations, args.c_puct)
     except UserInputError as error:
         print(f"keras-applied predict games: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("keras-applied predict games: interrupted.", file=sys.stderr)
+        return 130
     print(format_report(game, report, args.simulations))
     return 0
 

@@ -10,18 +10,36 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 
 from applications.recommendation import data
-from common import saving
-from common.errors import DataError, UserInputError
+from common import cli, saving
+from common.errors import DataError, ModelFileError, UserInputError
 
 DOMAIN = "recommendation"
+EXIT_STATUS = (
+    "Exit status: 0 when the list was printed (an unknown --user gets the most popular items, and "
+    "says so); 1 when the model, its catalogue or the --similar-to item cannot be used, or no item "
+    "passes --min-ratings (one line on stderr says why); 2 for a bad flag; 130 when interrupted."
+)
+
+
+def load_catalogue(model_path: str) -> data.Catalogue:
+    """The catalogue saved beside the model; a damaged one is a :class:`ModelFileError`."""
+    path = data.catalogue_path(model_path)
+    try:
+        return data.Catalogue.load(path)
+    except UserInputError:
+        raise
+    except (ValueError, TypeError, KeyError, OSError, zipfile.BadZipFile) as error:  # numpy's errors for a bad .npz
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ModelFileError(f"The catalogue beside the model, {str(path)!r}, cannot be read ({reason}); expected the "
+                             "model.catalogue.npz a recommendation run writes. Re-run training to write it.") from error
 
 
 class Recommender:
@@ -32,7 +50,7 @@ class Recommender:
 
         self._models = models
         self.model, self.metadata = saving.load_model(model_path, domain=DOMAIN)
-        self.catalogue = data.Catalogue.load(data.catalogue_path(model_path))
+        self.catalogue = load_catalogue(model_path)
         self.task = self.metadata.get("task", "rating")
         self._user_index = {str(u): j for j, u in enumerate(self.catalogue.users)}
         self._item_index = {str(i): j for j, i in enumerate(self.catalogue.items)}
@@ -117,9 +135,10 @@ def _print(result: dict) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="keras-applied predict recommendation",
         description="Recommend items for a user, or items like an item, with a saved recommendation model.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--model", required=True, help="A model.keras written by a recommendation run (in its workdir); "
                         "the catalogue file model.catalogue.npz must sit beside it.")
@@ -133,12 +152,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.top_n < 1:
         parser.error(f"--top-n must be >= 1; received {args.top_n}.")
+    if args.min_ratings < 0:
+        parser.error(f"--min-ratings must be >= 0; received {args.min_ratings}.")
+    for flag, value in (("--user", args.user), ("--similar-to", args.similar_to)):
+        if value is not None and not value.strip():
+            parser.error(f"{flag} must be a non-empty id; received {value!r}.")
     try:
         recommender = Recommender(args.model)
-        result = recommender.recommend(args.user, args.top_n) if args.user is not None else recommender.similar(args.similar_to, args.top_n, args.min_ratings)
+        if args.user is not None:
+            result = recommender.recommend(args.user, args.top_n)
+        else:
+            result = recommender.similar(args.similar_to, args.top_n, args.min_ratings)
+            if not result["items"]:
+                most = int(recommender.catalogue.popularity.max()) if recommender.num_items else 0
+                raise DataError(f"No item but {args.similar_to!r} has at least --min-ratings {args.min_ratings} ratings "
+                                f"(the most rated item has {most}); lower --min-ratings.")
     except UserInputError as error:
         print(f"keras-applied predict recommendation: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("keras-applied predict recommendation: interrupted.", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -107,7 +107,8 @@ def test_bad_flags_and_values_exit_with_clear_messages(tmp_path):
     result = run_cli("run", "drug_discovery", "--preset", "smoke", "--split", "cluster", check=False)
     assert result.returncode == 2 and "invalid choice: 'cluster'" in result.stderr
     result = run_cli("run", "drug_discovery", "--preset", "smoke", "--dataset", "bbbp", "--data-dir", str(tmp_path), check=False)
-    assert result.returncode == 1 and "No source could provide the dataset 'bbbp'" in result.stderr
+    # Exit status 3: the dataset could not be found (`run all` then falls back to an embedded one).
+    assert result.returncode == 3 and "No source could provide the dataset 'bbbp'" in result.stderr
 
 
 def test_list_and_help_describe_the_domain():

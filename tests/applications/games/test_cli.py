@@ -70,7 +70,7 @@ def test_a_stopped_run_resumes_where_it_was(smoke_run, tmp_path, caplog):
     assert metrics["training"]["resumed_times"] == 1
     # The run's wall time includes the training done by the first process.
     assert metrics["wall_time_seconds"] >= metrics["training"]["training_wall_seconds"]
-    recorded = json.loads((tmp_path / "results" / "games" / "tic_tac_toe" / "smoke" / "metrics.json").read_text())
+    recorded = json.loads((tmp_path / "results" / "games" / "tic_tac_toe" / config.run_name() / "metrics.json").read_text())
     assert recorded["wall_time_seconds"] > recorded["wall_time_this_process_seconds"]
     assert recorded["cpu_time_seconds"] >= recorded["metrics"]["training"]["training_cpu_seconds"]
 
