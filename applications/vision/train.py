@@ -46,6 +46,8 @@ def build_model(config: VisionConfig, image_shape: tuple[int, int, int], num_cla
             freeze_backbone=config.freeze_backbone and weights is not None,
             dropout_rate=config.dropout_rate,
         )
+    except UserInputError:
+        raise  # already says what to do (e.g. install the package with Lite0's offline weights)
     except Exception as error:  # noqa: BLE001 - keras raises URL/IO/Value errors for weights
         if weights == "imagenet":
             raise UserInputError(
