@@ -15,6 +15,7 @@ import dataclasses
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from applications import registry
 from common import cli
@@ -57,14 +58,25 @@ def _list() -> int:
 def _report(argv: Sequence[str]) -> int:
     parser = cli.ArgumentParser(prog="keras-applied report", description="Regenerate the README results tables from results/.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
-    parser.add_argument("--root", default=".", help="Project root holding README.md and applications/.")
+    parser.add_argument("--root", default=None, help="Project root holding README.md and applications/ (default: .).")
     args = parser.parse_args(argv)
+    # A folder named by mistake would only give an empty table and no README updated, silently.
+    if args.results_dir is not None and not Path(args.results_dir).expanduser().is_dir():
+        what = "is a file" if Path(args.results_dir).expanduser().exists() else "does not exist"
+        parser.error(f"--results-dir {args.results_dir!r} {what}; expected the results folder (results/<domain>/...).")
+    root = Path(args.root or ".").expanduser()
+    if args.root is not None and not (root / "README.md").is_file():
+        parser.error(f"--root {args.root!r} holds no README.md; expected the project root (the folder with README.md "
+                     "and applications/).")
     from common import report
 
-    updated = report.update_readmes(args.root, args.results_dir, list(registry.domains()))
+    updated = report.update_readmes(root, args.results_dir, list(registry.domains()))
     print(report.markdown_table(report.collect(args.results_dir), report.SUMMARY_COLUMNS))
     for path in updated:
         print(f"updated {path}")
+    if not updated:
+        print(f"keras-applied report: no README with a results block under {str(root.resolve())!r}, so none was updated; "
+              "run it from the project root or pass --root.", file=sys.stderr)
     return 0
 
 

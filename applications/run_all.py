@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from applications import registry
-from common import cli, paths
+from common import cli, errors, paths
 
 
 def _label(domain: str, extra_args: Sequence[str]) -> str:
@@ -78,6 +78,14 @@ def main(argv: Sequence[str]) -> int:
                         help="Only these domains (default: all).")
     parser.add_argument("--verbose", action="store_true", help="Show TensorFlow's C++ start-up logs in every run.")
     args = parser.parse_args(argv)
+    # Checked here, once: each run would otherwise fall back from a mistyped --data-dir, or fail
+    # on an unwritable results folder only after training.
+    cli.check_data_dir_flag(parser, args.data_dir)
+    try:
+        paths.check_writable_dir(paths.results_dir(args.results_dir), "--results-dir" if args.results_dir else
+                                 f"the results folder (${paths.RESULTS_DIR_ENV} or ./results)")
+    except errors.ConfigError as error:
+        parser.error(str(error))
 
     from common import report
 

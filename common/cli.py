@@ -34,6 +34,8 @@ class ArgumentParser(argparse.ArgumentParser):
         if "unrecognized arguments" in message:
             known = [opt for action in self._actions for opt in action.option_strings]
             for token in message.split(":", 1)[1].split():
+                if not token.startswith("-"):  # a value ('resnet' of '--backbone resnet') is no misspelt flag
+                    continue
                 suggestion = config_lib._suggestion(token.split("=")[0], known)
                 if suggestion:
                     message += f" ({token}:{suggestion})"
@@ -114,6 +116,29 @@ def import_backend_quietly() -> None:
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def check_at_least(parser: argparse.ArgumentParser, args: argparse.Namespace, **minimums: int) -> None:
+    """Refuse (exit 2, like any bad flag) the first flag below its minimum, e.g.
+    ``check_at_least(parser, args, steps=1, warmup=0)``; a flag left at None is skipped and a
+    list flag (``nargs``) is checked item by item."""
+    for name, minimum in minimums.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        if any(item < minimum for item in items):
+            shown = " ".join(map(str, value)) if isinstance(value, list) else value
+            parser.error(f"{_flag(name)} must be >= {minimum}; received {shown}.")
+
+
+def check_data_dir_flag(parser: argparse.ArgumentParser, value: str | None) -> None:
+    """Refuse (exit 2) a ``--data-dir`` that is not an existing folder, instead of silently
+    falling back to another dataset (see :func:`common.paths.check_data_dir`)."""
+    try:
+        paths.check_data_dir(value)
+    except errors.ConfigError as error:
+        parser.error(str(error))
 
 
 def _preset_defaults(config_cls: type, name: str) -> str:
@@ -246,6 +271,12 @@ def run_main(
     configure_process(verbose=args.verbose)
     try:
         cfg = config_from_args(config_cls, args)
+        # Folders the run would only fail on (or fall back from) after loading data and training.
+        paths.check_data_dir(cfg.data_dir)
+        if args.workdir:
+            paths.check_writable_dir(args.workdir, "--workdir")
+        paths.check_writable_dir(paths.results_dir(args.results_dir), "--results-dir" if args.results_dir else
+                                 f"the results folder (${paths.RESULTS_DIR_ENV} or ./results)")
     except config_lib.ConfigError as error:  # one line, not the whole usage (that is --help)
         print(f"{prog}: error: {error} (see {prog} --help)", file=sys.stderr)
         return 2

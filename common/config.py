@@ -48,6 +48,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import re
 import types
 import typing
@@ -66,6 +67,8 @@ PRESETS = ("smoke", "quick", "full")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 # What a field is to a run's identity (see the module docstring).
 ROLES = ("experiment", "setting", "data")
+# The largest seed keras.utils.set_random_seed accepts (it seeds numpy's legacy generator).
+MAX_SEED = 2**32 - 1
 # A run-name suffix longer than this becomes a short hash of the changed fields.
 MAX_SUFFIX_LENGTH = 60
 # Short forms of the most common changed fields in run names (quick-epochs10-lr0.0003).
@@ -199,6 +202,12 @@ class RunConfig:
             value = getattr(self, field.name)
             expected = hints.get(field.name)
             if expected is not None and not _matches_type(value, expected):
+                size = _fixed_length(expected)
+                if size is not None and isinstance(value, tuple) and len(value) != size:
+                    raise ConfigError(
+                        f"{type(self).__name__}.{field.name} expects {size} values ({_type_name(expected)}); "
+                        f"received {len(value)}: {value!r}."
+                    )
                 raise ConfigError(
                     f"{type(self).__name__}.{field.name} expects {_type_name(expected)}; "
                     f"received {value!r} ({type(value).__name__})."
@@ -209,6 +218,13 @@ class RunConfig:
                     f"{type(self).__name__}.{field.name} must be one of {list(choices)}; "
                     f"received {value!r}." + _suggestion(str(value), [str(c) for c in choices])
                 )
+            # nan passes every comparison (nan < 0 is False), so it would slip past the minimum
+            # below and train on NaN losses; inf is no usable setting either.
+            items = value if isinstance(value, tuple) else (value,)
+            if any(isinstance(item, float) and not math.isfinite(item) for item in items):
+                raise ConfigError(
+                    f"{type(self).__name__}.{field.name} must be a finite number; received {value!r}."
+                )
             minimum = field.metadata.get("minimum")
             if minimum is not None and value is not None:
                 values = value if isinstance(value, tuple) else (value,)
@@ -218,6 +234,8 @@ class RunConfig:
                             f"{type(self).__name__}.{field.name} must be >= {minimum}; "
                             f"received {value!r}."
                         )
+        if isinstance(self.seed, int) and self.seed > MAX_SEED:  # numpy's legacy seeding stops at 2**32 - 1
+            raise ConfigError(f"{type(self).__name__}.seed must be <= {MAX_SEED} (2**32 - 1); received {self.seed}.")
         if self.run_tag and not re.fullmatch(r"[A-Za-z0-9._-]+", self.run_tag):
             raise ConfigError(
                 f"--run-tag may hold only letters, digits, '-', '_' and '.'; received {self.run_tag!r}."
@@ -407,5 +425,15 @@ def _matches_type(value: Any, expected: Any) -> bool:
     return True
 
 
+def _fixed_length(expected: Any) -> int | None:
+    """The length a ``tuple[X, Y]`` annotation demands (None for ``tuple[X, ...]`` and non-tuples)."""
+    args = typing.get_args(expected)
+    if typing.get_origin(expected) is tuple and args and Ellipsis not in args:
+        return len(args)
+    return None
+
+
 def _type_name(expected: Any) -> str:
+    if typing.get_origin(expected) is not None:  # tuple[float, float], not just 'tuple'
+        return str(expected).replace("typing.", "")
     return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")

@@ -7,7 +7,10 @@ all domains at the same places at once.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+from common.errors import ConfigError
 
 # One environment variable per location, shared by every domain.
 DATA_DIR_ENV = "KERAS_APPLIED_DATA_DIR"
@@ -65,3 +68,41 @@ def results_dir(explicit: str | os.PathLike | None = None) -> Path:
     """The results root: ``--results-dir``, else $KERAS_APPLIED_RESULTS_DIR, else ./results."""
     value = explicit or os.environ.get(RESULTS_DIR_ENV) or "results"
     return Path(value).expanduser()
+
+
+# ---------------------------------------------------------------------------------------------
+# Folders a user names, checked before any work
+# ---------------------------------------------------------------------------------------------
+def check_data_dir(value: str | os.PathLike | None, flag: str = "--data-dir") -> None:
+    """Refuse a data folder the user named that is not an existing folder.
+
+    A typo in ``--data-dir`` would otherwise fall back to another source (the shipped or bundled
+    dataset) and train on data the user never meant.
+    """
+    if value in (None, ""):
+        return
+    folder = Path(value).expanduser()
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        raise ConfigError(f"{flag} {str(value)!r} {what}; expected an existing folder holding the dataset "
+                          f"(or leave out {flag} to use the default sources).")
+
+
+def check_writable_dir(value: str | os.PathLike, flag: str) -> None:
+    """Refuse, before any work, a folder that cannot be created or written: one that is a file or
+    lies under a file, or whose nearest existing folder takes no new files (no permission, a
+    read-only or virtual file system such as /proc). Creates nothing."""
+    folder = Path(value).expanduser()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == folder else f"lies under {str(existing)!r}, which is a file"
+        raise ConfigError(f"{flag} {str(value)!r} {where}; expected a folder (created if missing).")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
+        raise ConfigError(f"{flag} {str(value)!r} cannot be written: no file can be created in {str(existing)!r} "
+                          f"({reason}); expected a folder you can write to.") from error

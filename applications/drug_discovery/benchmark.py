@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from common import cli
+from common.config import PRECISIONS
 
 log = logging.getLogger("keras_applied.drug_discovery")
 
@@ -116,12 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="Folder with the MoleculeNet CSVs (default $KERAS_APPLIED_DATA_DIR); else the bundled set.")
     parser.add_argument("--molecules", type=int, default=10_000, help="Molecules to featurise (the source SMILES cycled).")
     parser.add_argument("--steps", type=int, default=30, help="Timed training steps per model.")
-    parser.add_argument("--precision", default=None, help="Dtype policy for the training figures (default: the quick preset's, float32).")
+    parser.add_argument("--precision", default=None, choices=list(PRECISIONS), help="Dtype policy for the training figures (default: the quick preset's, float32).")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
-
-
-
+    cli.check_at_least(parser, args, molecules=1, steps=1)
+    cli.check_data_dir_flag(parser, args.data_dir)
     cli.configure_process()
     from applications.drug_discovery import data
     from applications.drug_discovery.config import DrugDiscoveryConfig

@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-models", action="store_true", help="Only the statistical baselines.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
+    cli.check_at_least(parser, args, fit_rows=1, refits=1, steps=1, units=1)
+    cli.check_data_dir_flag(parser, args.data_dir)
 
     from applications.forecasting import data
     from common import results

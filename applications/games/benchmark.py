@@ -113,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="Tiny sizes (seconds): for tests of this command.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
+    cli.check_at_least(parser, args, filters=1, blocks=0, simulations=1, selfplay_simulations=1, selfplay_parallel=1)
 
     import keras
 

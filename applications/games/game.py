@@ -155,7 +155,7 @@ class Game:
     def move_to_action(self, token: str) -> int:
         """A 1-based move digit (or number) -> OpenSpiel action id; range checked."""
         token = token.strip()
-        if not token.isdigit():
+        if not (token.isascii() and token.isdigit()):  # "²".isdigit() is True, but int("²") fails
             raise IllegalMoveError(f"Expected a move as {self.spec.move_help}; received {token!r}.")
         number = int(token)
         if not 1 <= number <= self.num_actions:

@@ -97,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="Random seed (ties between equally visited moves).")
     args = parser.parse_args(argv)
     check_search_flags(parser, args.simulations, args.c_puct)
+    if args.seed < 0:  # numpy's generators take no negative seed
+        parser.error(f"--seed must be >= 0; received {args.seed}.")
     try:
         model, game, _ = load_agent(args.model, args.game)
         play_game(model, game, human_player=0 if args.first == "human" else 1, simulations=args.simulations,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from common import cli
+from common.config import PRECISIONS
 
 log = logging.getLogger("keras_applied.nlp")
 MODELS = ("transformer", "lstm", "pretrained")
@@ -164,9 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=30, help="Training steps timed per model (after warm-up).")
     parser.add_argument("--warmup", type=int, default=5, help="Training steps run before timing (tracing, caches).")
     parser.add_argument("--inference-batch-size", type=int, default=128, help="Texts per inference batch.")
-    parser.add_argument("--precision", default="auto", help="Dtype policy ('auto' as in training runs).")
+    parser.add_argument("--precision", default="auto", choices=list(PRECISIONS), help="Dtype policy ('auto' as in training runs).")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
+    cli.check_at_least(parser, args, steps=1, warmup=0, inference_batch_size=1)
+    cli.check_data_dir_flag(parser, args.data_dir)
     cli.configure_process()
 
     from applications.nlp.config import DEFAULT_CHECKPOINT

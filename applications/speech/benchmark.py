@@ -40,9 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="Timed training steps per model and precision.")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
-
-
-
+    cli.check_at_least(parser, args, sample_rate=4000, batch_size=1, steps=1)
     cli.configure_process()
     import keras
     from scipy.io import wavfile

@@ -95,12 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="Measure under this distribution (multi_worker: start it with python -m common.launch).")
     parser.add_argument("--results-dir", default=None, help="Results root (default ./results).")
     args = parser.parse_args(argv)
+    cli.check_at_least(parser, args, steps=1, batch_size=1)
+    cli.check_data_dir_flag(parser, args.data_dir)
 
     from applications.vision.config import VisionConfig
     from common import distribute, results
 
     config = VisionConfig.from_preset(args.preset, data_dir=args.data_dir)
-    if args.batch_size:
+    if args.batch_size is not None:
         config = config.replace(batch_size=args.batch_size)
     with distribute.distribution_scope(args.distribute) as distribution:
         figures = measure(config, args.steps, args.precision)

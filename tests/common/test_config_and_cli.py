@@ -92,3 +92,68 @@ def test_flags_are_never_abbreviated(capsys):
         cli.run_main(ToyConfig, lambda *a, **k: None, ["--wid", "3"], prog="toy", description="")
     assert exit_info.value.code == 2
     assert "unrecognized arguments: --wid" in capsys.readouterr().err
+
+
+# -- issue 14: mistakes found by tests/sweeps/malformed_inputs.py -------------------------------
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_number_is_refused(value):
+    # nan passes `nan < minimum` unnoticed; it used to train on NaN losses and exit 0.
+    with pytest.raises(ConfigError, match=r"ToyConfig.learning_rate must be a finite number; received (nan|inf|-inf)"):
+        ToyConfig.from_preset("quick", learning_rate=value)
+
+
+def test_a_seed_beyond_numpys_range_is_refused():
+    # keras.utils.set_random_seed(2**32) raised numpy's ValueError: a traceback after loading the data.
+    assert ToyConfig.from_preset("quick", seed=2**32 - 1).seed == 2**32 - 1
+    with pytest.raises(ConfigError, match=r"ToyConfig.seed must be <= 4294967295 \(2\*\*32 - 1\); received 4294967296"):
+        ToyConfig.from_preset("quick", seed=2**32)
+
+
+def test_a_tuple_of_the_wrong_length_says_how_many_values_it_needs():
+    @dataclasses.dataclass(frozen=True)
+    class Scaled(config.RunConfig):
+        scale: tuple[float, float] = config.option((1.0, 5.0), "Low and high.")
+
+    # Was "Scaled.scale expects tuple; received (5.0,) (tuple)".
+    with pytest.raises(ConfigError, match=r"Scaled.scale expects 2 values \(tuple\[float, float\]\); received 1: \(5.0,\)"):
+        Scaled.from_preset("quick", scale=(5.0,))
+
+
+def test_a_flag_value_gets_no_flag_suggestion(capsys):
+    parser = cli.build_parser(ToyConfig, "toy", "Toy.")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--backbone", "resnet"])  # 'resnet' once drew "Did you mean '--preset'?"
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --backbone resnet" in err and "--preset'?" not in err
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--data-dir", "{tmp}/missing"], "--data-dir '{tmp}/missing' does not exist; expected an existing folder"),
+        (["--data-dir", "{tmp}/file.txt"], "--data-dir '{tmp}/file.txt' is a file; expected an existing folder"),
+        (["--workdir", "{tmp}/file.txt"], "--workdir '{tmp}/file.txt' is a file; expected a folder"),
+        (["--workdir", "{tmp}/file.txt/sub"], "--workdir '{tmp}/file.txt/sub' lies under '{tmp}/file.txt', which is a file"),
+        (["--results-dir", "/proc/keras-applied-test"], "--results-dir '/proc/keras-applied-test' cannot be written"),
+    ],
+)
+def test_run_main_refuses_unusable_folders_before_training(tmp_path, capsys, flags, message):
+    # These used to fall back to another dataset, or fail with a traceback after training.
+    (tmp_path / "file.txt").write_text("x")
+    called = []
+    argv = [flag.format(tmp=tmp_path) for flag in flags]
+    code = cli.run_main(ToyConfig, lambda *a, **k: called.append(1), argv, prog="toy", description="")
+    err = capsys.readouterr().err
+    assert code == 2 and not called
+    assert message.format(tmp=tmp_path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_at_least_names_the_flag_and_the_value(capsys):
+    parser = cli.ArgumentParser(prog="bench")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1])
+    cli.check_at_least(parser, parser.parse_args([]), steps=1, sizes=1)  # the defaults pass
+    with pytest.raises(SystemExit) as raised:
+        cli.check_at_least(parser, parser.parse_args(["--sizes", "4", "0"]), steps=1, sizes=1)
+    assert raised.value.code == 2
+    assert "bench: error: --sizes must be >= 1; received 4 0." in capsys.readouterr().err

@@ -150,6 +150,13 @@ def test_predict_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     assert "Expected a Keras model saved as a '.keras' archive" in capsys.readouterr().err
 
 
+def test_play_refuses_a_negative_seed_before_loading_the_model(capsys):
+    # numpy's generators take no negative seed: it was a traceback after the model loaded (issue 14).
+    with pytest.raises(SystemExit) as raised:
+        play.main(["--model", "never-read.keras", "--seed", "-1"])
+    assert raised.value.code == 2 and "--seed must be >= 0; received -1." in capsys.readouterr().err
+
+
 def test_benchmark_command_writes_its_figures(tmp_path):
     from applications.games import benchmark
 

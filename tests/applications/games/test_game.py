@@ -79,6 +79,11 @@ def test_move_strings_are_one_based_and_validated(connect_four, tic_tac_toe):
         tic_tac_toe.parse_moves("55")
     with pytest.raises(IllegalMoveError, match="The game is over"):
         tic_tac_toe.parse_moves("1425370")
+    # "²".isdigit() is True but int("²") fails: it was a traceback in predict and play (issue 14).
+    with pytest.raises(IllegalMoveError, match="received '\u00b2'"):
+        tic_tac_toe.parse_moves("\u00b2")
+    with pytest.raises(IllegalMoveError, match="received '\u00b2'"):
+        tic_tac_toe.apply_move(tic_tac_toe.new_state(), "\u00b2")
 
 
 def test_render_numbers_the_moves(connect_four, tic_tac_toe):

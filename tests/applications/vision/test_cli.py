@@ -73,7 +73,9 @@ def test_bad_flags_and_values_exit_with_clear_messages():
 
 def test_missing_data_folder_is_reported(tmp_path):
     result = run_cli("run", "vision", "--preset", "smoke", "--dataset", "folder", "--data-dir", str(tmp_path / "nope"), check=False)
-    assert result.returncode == 1 and "is not a folder" in result.stderr
+    # Refused before any work (exit 2, a bad flag value), in one line naming the folder.
+    assert result.returncode == 2 and "does not exist" in result.stderr and str(tmp_path / "nope") in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_list_and_help_describe_the_domain():
