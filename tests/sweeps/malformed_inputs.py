@@ -202,7 +202,7 @@ def run_cases(i: Path, m: Path) -> list[Case]:
         refuse("run-forecasting-csv-dangling-link", "forecasting", [*series, i / "dangling.csv"], i / "dangling.csv"),
         refuse("run-forecasting-target-column-missing", "forecasting", [*series, i / "series.csv", "--target-columns", "nope"], "nope"),
         refuse("run-forecasting-time-column-missing", "forecasting", [*series, i / "series.csv", "--time-column", "when"], "when"),
-        refuse("run-forecasting-csv-too-short", "forecasting", [*series, i / "short_series.csv"], "short_series.csv"),
+        refuse("run-forecasting-csv-too-short", "forecasting", [*series, i / "short_series.csv"], "short_series", "shorter than"),
         refuse("run-forecasting-csv-no-numbers", "forecasting", [*series, i / "text_series.csv"], "co2"),
         warn("run-forecasting-csv-unsorted-duplicates", "forecasting", [*series, i / "unsorted_series.csv"], "duplicate",
              "out of order"),
